@@ -1,0 +1,86 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package scheduling
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ReplicaSchedulingPreference spreads the replicas of the FederatedDeployment or
+// FederatedReplicaSet with the same namespace and name across member clusters.
+type ReplicaSchedulingPreference struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec says how many replicas to run and how to weigh the clusters.
+	Spec ReplicaSchedulingPreferenceSpec `json:"spec,omitempty"`
+	// Status reports the current plan.
+	// +optional
+	Status ReplicaSchedulingPreferenceStatus `json:"status,omitempty"`
+}
+
+// ReplicaSchedulingPreferenceSpec says how many replicas to run and where.
+type ReplicaSchedulingPreferenceSpec struct {
+	// TargetKind is the kind of the federated workload this preference applies to:
+	// FederatedDeployment or FederatedReplicaSet.
+	TargetKind string `json:"targetKind"`
+	// TotalReplicas is the number of replicas to run across all clusters. It
+	// replaces the replicas of the workload's template.
+	TotalReplicas int32 `json:"totalReplicas"`
+	// Rebalance allows running replicas to move between clusters to match the
+	// preferences; when false, replicas already running stay where they are.
+	// +optional
+	Rebalance bool `json:"rebalance,omitempty"`
+	// IntersectWithClusterSelector limits the candidate clusters to those the
+	// workload's own placement selects; when false the schedule replaces the
+	// workload's placement clusters.
+	// +optional
+	IntersectWithClusterSelector bool `json:"intersectWithClusterSelector,omitempty"`
+	// Clusters maps cluster names, or "*" for every cluster not named, to
+	// preferences. A cluster matched by neither gets no replicas.
+	// +optional
+	Clusters map[string]ClusterPreferences `json:"clusters,omitempty"`
+}
+
+// ClusterPreferences bounds and weighs the replicas given to one cluster.
+type ClusterPreferences struct {
+	// MinReplicas is the number of replicas this cluster gets before any weighing. Default 0.
+	// +optional
+	MinReplicas int64 `json:"minReplicas,omitempty"`
+	// MaxReplicas caps this cluster's replicas; unset means no cap.
+	// +optional
+	MaxReplicas *int64 `json:"maxReplicas,omitempty"`
+	// Weight is this cluster's share of the replicas left after the minimums. Default 0.
+	// +optional
+	Weight int64 `json:"weight,omitempty"`
+}
+
+// ReplicaSchedulingPreferenceStatus reports the replica plan. It is filled by the
+// scheduler; KubeFed kept it empty.
+type ReplicaSchedulingPreferenceStatus struct {
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ReplicaSchedulingPreferenceList is a list of ReplicaSchedulingPreferences.
+type ReplicaSchedulingPreferenceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	Items []ReplicaSchedulingPreference `json:"items"`
+}
