@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Command models-schema prints the OpenAPI v2 definitions of fedhub's API types as
 // JSON. The apply-configuration generator reads them to learn list and map
 // merge keys, so that server-side apply works from the generated clientset.

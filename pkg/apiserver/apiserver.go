@@ -1,0 +1,111 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package apiserver assembles fedhub-apiserver from the generic API server and
+// fedhub's REST storage.
+package apiserver
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/fedhub/fedhub/apis/core"
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/apis/scheduling"
+	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
+	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
+	"github.com/fedhub/fedhub/registry/core/kubefedconfig"
+	"github.com/fedhub/fedhub/registry/scheduling/replicaschedulingpreference"
+)
+
+// Config is the generic server configuration plus fedhub's own.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+}
+
+// CompletedConfig is a Config with every default filled; only it can build a server.
+type CompletedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+}
+
+// Server is a running fedhub-apiserver.
+type Server struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+}
+
+// Complete fills the defaults the generic server derives from the configuration.
+func (c *Config) Complete() CompletedConfig {
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete()}
+}
+
+// New builds the server and installs the core.kubefed.io and scheduling.kubefed.io groups.
+func (c CompletedConfig) New() (*Server, error) {
+	genericServer, err := c.GenericConfig.New("fedhub-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{GenericAPIServer: genericServer}
+	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){c.coreGroup, c.schedulingGroup} {
+		info, err := group()
+		if err != nil {
+			return nil, err
+		}
+		if err := genericServer.InstallAPIGroup(info); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (c CompletedConfig) coreGroup() (*genericapiserver.APIGroupInfo, error) {
+	optsGetter := c.GenericConfig.RESTOptionsGetter
+	clusters, clusterStatus, err := kubefedcluster.NewREST(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+	configs, err := kubefedconfig.NewREST(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+	typeConfigs, typeConfigStatus, err := federatedtypeconfig.NewREST(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+	info := genericapiserver.NewDefaultAPIGroupInfo(core.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.VersionedResourcesStorageMap[corev1beta1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"kubefedclusters":             clusters,
+		"kubefedclusters/status":      clusterStatus,
+		"kubefedconfigs":              configs,
+		"federatedtypeconfigs":        typeConfigs,
+		"federatedtypeconfigs/status": typeConfigStatus,
+	}
+	return &info, nil
+}
+
+func (c CompletedConfig) schedulingGroup() (*genericapiserver.APIGroupInfo, error) {
+	preferences, preferenceStatus, err := replicaschedulingpreference.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter)
+	if err != nil {
+		return nil, err
+	}
+	info := genericapiserver.NewDefaultAPIGroupInfo(scheduling.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.VersionedResourcesStorageMap[schedulingv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"replicaschedulingpreferences":        preferences,
+		"replicaschedulingpreferences/status": preferenceStatus,
+	}
+	return &info, nil
+}

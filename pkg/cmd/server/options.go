@@ -1,0 +1,184 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package server holds fedhub-apiserver's options and start-up: flags,
+// completion, validation, the embedded etcd and the standalone mode.
+package server
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	cliflag "k8s.io/component-base/cli/flag"
+	netutils "k8s.io/utils/net"
+
+	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
+	"github.com/fedhub/fedhub/pkg/apiserver"
+)
+
+// etcdPathPrefix is where fedhub keeps its objects in etcd.
+const etcdPathPrefix = "/registry/fedhub"
+
+// Options are fedhub-apiserver's command-line options.
+type Options struct {
+	RecommendedOptions *genericoptions.RecommendedOptions
+
+	// Standalone serves without a host cluster: fedhub is its own certificate
+	// authority and admits only system:masters.
+	Standalone bool
+	// WriteKubeconfig is where standalone mode writes an admin kubeconfig.
+	WriteKubeconfig string
+	// EmbeddedEtcdDir is the data directory of the etcd started in-process when
+	// no --etcd-servers are given.
+	EmbeddedEtcdDir string
+	// AlternateDNS are extra names for the serving certificate, e.g. the
+	// <service>.<namespace>.svc name the host's aggregator verifies.
+	AlternateDNS []string
+}
+
+// NewOptions returns options with fedhub's defaults.
+func NewOptions() *Options {
+	o := &Options{
+		RecommendedOptions: genericoptions.NewRecommendedOptions(etcdPathPrefix,
+			apiserver.Codecs.LegacyCodec(apiserver.StorageVersions...)),
+		EmbeddedEtcdDir: "apiserver.local.config/etcd",
+	}
+	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = apiserver.StorageVersions
+	// No --etcd-servers means the embedded etcd; RecommendedOptions has no
+	// such default.
+	o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = nil
+	return o
+}
+
+// Flags returns the options as named flag sets, one per concern, for the help text.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	fs := fss.FlagSet("fedhub")
+	fs.BoolVar(&o.Standalone, "standalone", o.Standalone,
+		"Serve without a host cluster: generate a CA and serving certificate in --cert-dir, "+
+			"authenticate client certificates signed by that CA and authorize only system:masters.")
+	fs.StringVar(&o.WriteKubeconfig, "write-kubeconfig", o.WriteKubeconfig,
+		"In standalone mode, write an admin kubeconfig (group system:masters) to this path.")
+	fs.StringVar(&o.EmbeddedEtcdDir, "embedded-etcd-dir", o.EmbeddedEtcdDir,
+		"Data directory of the embedded etcd started when --etcd-servers is empty.")
+	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
+		"Extra DNS names for a generated serving certificate.")
+	o.RecommendedOptions.AddFlags(fss.FlagSet("generic"))
+	return fss
+}
+
+// UsesEmbeddedEtcd is true when fedhub must start its own etcd.
+func (o *Options) UsesEmbeddedEtcd() bool {
+	return len(o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList) == 0
+}
+
+// Complete fills what the flags leave open. It opens the serving listener when
+// --secure-port is 0, so that the chosen port is known before serving.
+func (o *Options) Complete() error {
+	secure := o.RecommendedOptions.SecureServing
+	if secure.BindPort == 0 && secure.Listener == nil {
+		host := "127.0.0.1"
+		if secure.BindAddress != nil && !secure.BindAddress.IsUnspecified() {
+			host = secure.BindAddress.String()
+		}
+		listener, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return fmt.Errorf("opening a listener for --secure-port 0: %w", err)
+		}
+		secure.Listener = listener
+		secure.BindPort = listener.Addr().(*net.TCPAddr).Port
+	}
+	if o.Standalone {
+		// Nothing in standalone mode can answer delegated authentication,
+		// authorization, admission webhooks or flow control: there is no host.
+		o.RecommendedOptions.Authentication = nil
+		o.RecommendedOptions.Authorization = nil
+		o.RecommendedOptions.CoreAPI = nil
+		o.RecommendedOptions.Admission = nil
+		o.RecommendedOptions.Features.EnablePriorityAndFairness = false
+	}
+	return nil
+}
+
+// Validate reports every inconsistent option at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.UsesEmbeddedEtcd() {
+		// The embedded etcd's address is only known once it runs; validate
+		// everything else about etcd with a stand-in address.
+		etcd := *o.RecommendedOptions.Etcd
+		etcd.StorageConfig.Transport.ServerList = []string{"http://127.0.0.1:2379"}
+		recommended := *o.RecommendedOptions
+		recommended.Etcd = &etcd
+		errs = recommended.Validate()
+	} else {
+		errs = o.RecommendedOptions.Validate()
+	}
+	if o.WriteKubeconfig != "" && !o.Standalone {
+		errs = append(errs, fmt.Errorf("--write-kubeconfig needs --standalone: with a host cluster, use the host's kubeconfig"))
+	}
+	if o.UsesEmbeddedEtcd() && o.EmbeddedEtcdDir == "" {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-dir is required when --etcd-servers is empty"))
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// ServerURL is the https address clients reach this server at.
+func (o *Options) ServerURL() string {
+	host := "127.0.0.1"
+	if addr := o.RecommendedOptions.SecureServing.BindAddress; addr != nil && !addr.IsUnspecified() {
+		host = addr.String()
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(o.RecommendedOptions.SecureServing.BindPort))
+}
+
+// Config builds the server configuration. Etcd must already be reachable at
+// the configured servers (see StartEmbeddedEtcd).
+func (o *Options) Config() (*apiserver.Config, error) {
+	if o.Standalone {
+		if err := o.applyStandaloneCertificates(); err != nil {
+			return nil, err
+		}
+	} else if err := o.RecommendedOptions.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost",
+		o.AlternateDNS, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating a self-signed serving certificate: %w", err)
+	}
+
+	serverConfig := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	serverConfig.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	serverConfig.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIConfig.Info.Title = "fedhub"
+	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIV3Config.Info.Title = "fedhub"
+
+	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
+		return nil, err
+	}
+	if o.Standalone {
+		if err := o.applyStandaloneAuth(&serverConfig.Config); err != nil {
+			return nil, err
+		}
+	}
+	return &apiserver.Config{GenericConfig: serverConfig}, nil
+}
