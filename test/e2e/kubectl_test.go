@@ -1,0 +1,111 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestKubectlAgainstStandalone applies KubeFed's own v1beta1 manifests with the
+// real kubectl and reads them back the ways a KubeFed user would.
+func TestKubectlAgainstStandalone(t *testing.T) {
+	server := startStandalone(t)
+
+	// Nothing else running: listing works on an empty federation.
+	if out := server.mustKubectl(t, "get", "kubefedclusters", "-A"); strings.TrimSpace(out) != "" {
+		t.Errorf("an empty federation listed clusters:\n%s", out)
+	}
+
+	out := server.mustKubectl(t, "apply",
+		"-f", "testdata/kubefed/kubefedcluster.yaml",
+		"-f", "testdata/kubefed/federatedtypeconfig.yaml")
+	for _, want := range []string{"kubefedcluster.core.kubefed.io/cluster2 created", "federatedtypeconfig.core.kubefed.io/deployments.apps created"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl apply printed %q, want it to contain %q", out, want)
+		}
+	}
+
+	t.Run("get -o wide prints the cluster columns", func(t *testing.T) {
+		out := server.mustKubectl(t, "get", "kfc", "-n", "kube-federation-system", "-o", "wide")
+		assertColumns(t, out, "NAME", "AGE", "READY", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
+		if !regexp.MustCompile(`(?m)^cluster2\s+\S+\s+https://172\.18\.0\.3:6443\s*$`).MatchString(out) {
+			t.Errorf("the cluster2 row does not show its age and endpoint:\n%s", out)
+		}
+	})
+
+	t.Run("get prints the type config columns", func(t *testing.T) {
+		out := server.mustKubectl(t, "get", "ftc", "-n", "kube-federation-system")
+		assertColumns(t, out, "NAME", "AGE", "TARGET", "PROPAGATION")
+		if !regexp.MustCompile(`(?m)^deployments\.apps\s+\S+\s+apps/v1/Deployment\s+Enabled\s*$`).MatchString(out) {
+			t.Errorf("the deployments.apps row does not show its target and propagation:\n%s", out)
+		}
+	})
+
+	t.Run("the stored objects mean what KubeFed's meant", func(t *testing.T) {
+		out := server.mustKubectl(t, "get", "ftc", "deployments.apps", "-n", "kube-federation-system",
+			"-o", "jsonpath={.spec.targetType.group}/{.spec.targetType.version}/{.spec.targetType.kind} {.spec.federatedType.pluralName} {.spec.propagation}")
+		if want := "apps/v1/Deployment federateddeployments Enabled"; out != want {
+			t.Errorf("stored type config reads %q, want %q", out, want)
+		}
+		out = server.mustKubectl(t, "get", "kfc", "cluster2", "-n", "kube-federation-system", "-o", "jsonpath={.spec.apiEndpoint} {.spec.secretRef.name}")
+		if want := "https://172.18.0.3:6443 cluster2-x7b9q"; out != want {
+			t.Errorf("stored cluster reads %q, want %q", out, want)
+		}
+	})
+
+	t.Run("explain shows field documentation", func(t *testing.T) {
+		out := server.mustKubectl(t, "explain", "kubefedcluster.spec.apiEndpoint")
+		for _, want := range []string{"KIND:       KubeFedCluster", "FIELD: apiEndpoint <string>", "member's API server"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kubectl explain does not show %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("a bad apiEndpoint is refused with its field path", func(t *testing.T) {
+		_, errOut, err := server.kubectl("apply", "-f", "testdata/kubefed/bad-apiendpoint.yaml")
+		if err == nil {
+			t.Fatal("kubectl apply accepted an ftp:// apiEndpoint")
+		}
+		for _, want := range []string{"spec.apiEndpoint", "ftp://172.18.0.9:21", "http"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("the refusal does not mention %q:\n%s", want, errOut)
+			}
+		}
+		if _, _, err := server.kubectl("get", "kfc", "broken", "-n", "kube-federation-system"); err == nil {
+			t.Error("the refused cluster was stored anyway")
+		}
+	})
+
+	t.Run("an unknown field is refused by strict field validation", func(t *testing.T) {
+		_, errOut, err := server.kubectl("apply", "-f", "testdata/kubefed/unknown-field.yaml")
+		if err == nil || !strings.Contains(errOut, `unknown field "spec.secretRefs"`) {
+			t.Errorf("kubectl apply with a misspelt field: err=%v, stderr=%s", err, errOut)
+		}
+	})
+}
+
+// assertColumns checks the header line of a kubectl table, in order.
+func assertColumns(t *testing.T, table string, want ...string) {
+	t.Helper()
+	header := strings.Fields(strings.SplitN(table, "\n", 2)[0])
+	if strings.Join(header, " ") != strings.Join(want, " ") {
+		t.Errorf("table header is %v, want %v:\n%s", header, want, table)
+	}
+}
