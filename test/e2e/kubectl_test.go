@@ -93,6 +93,37 @@ func TestKubectlAgainstStandalone(t *testing.T) {
 		}
 	})
 
+	t.Run("the kubefed category lists every control-plane object", func(t *testing.T) {
+		out := server.mustKubectl(t, "get", "kubefed", "-A", "-o", "name")
+		for _, want := range []string{"kubefedcluster.core.kubefed.io/cluster2", "federatedtypeconfig.core.kubefed.io/deployments.apps"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kubectl get kubefed does not list %s:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("kubectl apply --server-side works on a client-side-applied object", func(t *testing.T) {
+		manifest := "testdata/kubefed/kubefedcluster.yaml"
+		// kubectl migrates the client-side apply's ownership to server-side apply,
+		// which needs the OpenAPI models and managed fields to work.
+		server.mustKubectl(t, "apply", "--server-side", "-f", manifest)
+		out := server.mustKubectl(t, "get", "kfc", "cluster2", "-n", "kube-federation-system", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}")
+		if !strings.Contains(out, "kubectl") {
+			t.Errorf("managed fields name no kubectl manager: %q", out)
+		}
+	})
+
+	t.Run("OpenAPI v2 and v3 describe the kinds", func(t *testing.T) {
+		v2 := server.mustKubectl(t, "get", "--raw", "/openapi/v2")
+		if !strings.Contains(v2, `"io.fedhub.core.v1beta1.KubeFedCluster"`) {
+			t.Error("/openapi/v2 has no KubeFedCluster definition")
+		}
+		v3 := server.mustKubectl(t, "get", "--raw", "/openapi/v3/apis/scheduling.kubefed.io/v1alpha1")
+		if !strings.Contains(v3, `"io.fedhub.scheduling.v1alpha1.ReplicaSchedulingPreference"`) {
+			t.Error("/openapi/v3 for scheduling.kubefed.io/v1alpha1 has no ReplicaSchedulingPreference schema")
+		}
+	})
+
 	t.Run("an unknown field is refused by strict field validation", func(t *testing.T) {
 		_, errOut, err := server.kubectl("apply", "-f", "testdata/kubefed/unknown-field.yaml")
 		if err == nil || !strings.Contains(errOut, `unknown field "spec.secretRefs"`) {

@@ -45,7 +45,8 @@ type fedhub struct {
 // startFedhub runs fedhub-apiserver in this process with its certificates and
 // etcd data under dataDir, on a free port, and waits until /readyz answers.
 // Starting twice on the same dataDir is a restart on the same etcd data.
-func startFedhub(t *testing.T, dataDir string) *fedhub {
+// Options may be changed by customize before they are completed.
+func startFedhub(t *testing.T, dataDir string, customize ...func(*server.Options)) *fedhub {
 	t.Helper()
 	kubeconfig := filepath.Join(dataDir, "admin.kubeconfig")
 	// A kubeconfig left by an earlier start names the earlier port.
@@ -58,6 +59,9 @@ func startFedhub(t *testing.T, dataDir string) *fedhub {
 	options.EmbeddedEtcdDir = filepath.Join(dataDir, "etcd")
 	options.RecommendedOptions.SecureServing.BindPort = 0
 	options.RecommendedOptions.SecureServing.ServerCert.CertDirectory = filepath.Join(dataDir, "certs")
+	for _, c := range customize {
+		c(options)
+	}
 	if err := options.Complete(); err != nil {
 		t.Fatal(err)
 	}
