@@ -21,7 +21,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -104,13 +103,4 @@ func (r *StatusREST) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 // ConvertToTable prints the object as the main resource does.
 func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
 	return r.store.ConvertToTable(ctx, object, tableOptions)
-}
-
-// Must returns storage, or panics with err: a store that cannot be built at
-// start-up is a programming error, not something to serve around.
-func Must[T any](storage T, err error) T {
-	if err != nil {
-		panic(fmt.Sprintf("unable to create REST storage: %v", err))
-	}
-	return storage
 }

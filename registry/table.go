@@ -52,9 +52,15 @@ func NewTable[T runtime.Object](columns ...Column[T]) Table[T] {
 }
 
 // ConvertToTable prints one object or a list of them.
-func (t Table[T]) ConvertToTable(_ context.Context, object runtime.Object, _ runtime.Object) (*metav1.Table, error) {
-	table := &metav1.Table{ColumnDefinitions: t.definitions()}
-	if listAccessor, err := meta.ListAccessor(object); err == nil {
+func (t Table[T]) ConvertToTable(_ context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	table := &metav1.Table{}
+	// A table watch asks for the headers with the first event only.
+	if options, ok := tableOptions.(*metav1.TableOptions); !ok || !options.NoHeaders {
+		table.ColumnDefinitions = t.definitions()
+	}
+	if accessor, err := meta.Accessor(object); err == nil {
+		table.ResourceVersion = accessor.GetResourceVersion()
+	} else if listAccessor, err := meta.ListAccessor(object); err == nil {
 		table.ResourceVersion = listAccessor.GetResourceVersion()
 		table.Continue = listAccessor.GetContinue()
 		table.RemainingItemCount = listAccessor.GetRemainingItemCount()

@@ -28,6 +28,8 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/fedhub/fedhub/pkg/certs"
 )
 
 // standaloneAdmin is the user of the kubeconfig standalone mode writes.
@@ -44,19 +46,16 @@ func (o *Options) applyStandaloneCertificates() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	ca, err := loadOrCreateCA(dir)
+	ca, err := certs.LoadOrCreateCA(dir, "fedhub-ca")
 	if err != nil {
 		return fmt.Errorf("standalone certificate authority: %w", err)
 	}
-	serving, err := ca.issueServing(o.AlternateDNS)
+	serving, err := ca.IssueServing(o.AlternateDNS...)
 	if err != nil {
 		return fmt.Errorf("standalone serving certificate: %w", err)
 	}
 	certPath, keyPath := filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
-	if err := os.WriteFile(certPath, serving.certPEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(keyPath, serving.keyPEM, 0o600); err != nil {
+	if err := serving.WriteFiles(certPath, keyPath); err != nil {
 		return err
 	}
 	o.RecommendedOptions.SecureServing.ServerCert.CertKey.CertFile = certPath
@@ -85,15 +84,15 @@ func (o *Options) applyStandaloneAuth(config *genericapiserver.Config) error {
 
 // writeAdminKubeconfig writes a kubeconfig for a system:masters user, with a
 // fresh client certificate, pointing at this server.
-func (o *Options) writeAdminKubeconfig(ca *certificateAuthority) error {
-	admin, err := ca.issueClient(standaloneAdmin, user.SystemPrivilegedGroup)
+func (o *Options) writeAdminKubeconfig(ca *certs.CA) error {
+	admin, err := ca.IssueClient(standaloneAdmin, user.SystemPrivilegedGroup)
 	if err != nil {
 		return fmt.Errorf("standalone admin certificate: %w", err)
 	}
 	const name = "fedhub"
 	kubeconfig := clientcmdapi.NewConfig()
-	kubeconfig.Clusters[name] = &clientcmdapi.Cluster{Server: o.ServerURL(), CertificateAuthorityData: ca.certPEM}
-	kubeconfig.AuthInfos[standaloneAdmin] = &clientcmdapi.AuthInfo{ClientCertificateData: admin.certPEM, ClientKeyData: admin.keyPEM}
+	kubeconfig.Clusters[name] = &clientcmdapi.Cluster{Server: o.ServerURL(), CertificateAuthorityData: ca.CertPEM}
+	kubeconfig.AuthInfos[standaloneAdmin] = &clientcmdapi.AuthInfo{ClientCertificateData: admin.CertPEM, ClientKeyData: admin.KeyPEM}
 	kubeconfig.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: standaloneAdmin, Namespace: "default"}
 	kubeconfig.CurrentContext = name
 	if dir := filepath.Dir(o.WriteKubeconfig); dir != "" {

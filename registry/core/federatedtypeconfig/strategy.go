@@ -18,13 +18,8 @@ limitations under the License.
 package federatedtypeconfig
 
 import (
-	"context"
-
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/fedhub/fedhub/apis/core"
 	"github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -32,70 +27,17 @@ import (
 	"github.com/fedhub/fedhub/registry"
 )
 
-var servedVersions = []schema.GroupVersion{v1beta1.SchemeGroupVersion}
-
-// Strategy governs writes to the main resource: the spec is the user's, the status is the reconciler's.
-type Strategy struct {
-	registry.NamespacedStrategy
+// kind: the spec is the platform team's, the status is the reconciler's.
+var kind = registry.SpecStatusKind[core.FederatedTypeConfig, *core.FederatedTypeConfig]{
+	Versions:             []schema.GroupVersion{v1beta1.SchemeGroupVersion},
+	Spec:                 func(c *core.FederatedTypeConfig) any { return c.Spec },
+	CopyStatus:           func(dst, src *core.FederatedTypeConfig) { dst.Status = src.Status },
+	Validate:             validation.ValidateFederatedTypeConfig,
+	ValidateUpdate:       validation.ValidateFederatedTypeConfigUpdate,
+	ValidateStatusUpdate: validation.ValidateFederatedTypeConfigStatusUpdate,
 }
 
-// NewStrategy returns the main-resource strategy.
-func NewStrategy(typer runtime.ObjectTyper) Strategy {
-	return Strategy{registry.NewNamespacedStrategy(typer)}
-}
-
-// GetResetFields keeps status out of the main resource's server-side apply.
-func (Strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return registry.ResetFields(servedVersions, "status")
-}
-
-// PrepareForCreate drops any status sent with a new type config: only the reconciler may set it.
-func (Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
-	config := obj.(*core.FederatedTypeConfig)
-	config.Status = core.FederatedTypeConfigStatus{}
-	config.Generation = 1
-}
-
-// PrepareForUpdate keeps the stored status and bumps the generation when the spec changes.
-func (Strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	newConfig, oldConfig := obj.(*core.FederatedTypeConfig), old.(*core.FederatedTypeConfig)
-	newConfig.Status = oldConfig.Status
-	if !apiequality.Semantic.DeepEqual(newConfig.Spec, oldConfig.Spec) {
-		newConfig.Generation = oldConfig.Generation + 1
-	}
-}
-
-// Validate checks a new type config.
-func (Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateFederatedTypeConfig(obj.(*core.FederatedTypeConfig))
-}
-
-// ValidateUpdate checks a changed type config.
-func (Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateFederatedTypeConfigUpdate(obj.(*core.FederatedTypeConfig), old.(*core.FederatedTypeConfig))
-}
-
-// StatusStrategy governs writes to /status: only the status changes.
-type StatusStrategy struct {
-	Strategy
-}
-
-// NewStatusStrategy returns the /status strategy.
-func NewStatusStrategy(main Strategy) StatusStrategy {
-	return StatusStrategy{main}
-}
-
-// GetResetFields keeps spec out of the status subresource's server-side apply.
-func (StatusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return registry.ResetFields(servedVersions, "spec")
-}
-
-// PrepareForUpdate keeps the stored spec.
-func (StatusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	obj.(*core.FederatedTypeConfig).Spec = old.(*core.FederatedTypeConfig).Spec
-}
-
-// ValidateUpdate checks a status write.
-func (StatusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateFederatedTypeConfigStatusUpdate(obj.(*core.FederatedTypeConfig), old.(*core.FederatedTypeConfig))
+// NewStrategies returns the strategies of federatedtypeconfigs and of their /status.
+func NewStrategies(typer runtime.ObjectTyper) (registry.SpecStrategy[core.FederatedTypeConfig, *core.FederatedTypeConfig], registry.StatusStrategy[core.FederatedTypeConfig, *core.FederatedTypeConfig]) {
+	return registry.NewSpecStatusStrategies(typer, kind)
 }

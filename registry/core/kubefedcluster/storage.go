@@ -29,7 +29,7 @@ import (
 
 // NewREST returns the storage for kubefedclusters and for their /status.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*registry.REST, *registry.StatusREST, error) {
-	strategy := NewStrategy(scheme)
+	strategy, statusStrategy := NewStrategies(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &core.KubeFedCluster{} },
 		NewListFunc:               func() runtime.Object { return &core.KubeFedClusterList{} },
@@ -47,7 +47,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*reg
 		return nil, nil, err
 	}
 	return registry.NewREST(store, []string{"kfc"}, []string{"kubefed"}),
-		registry.NewStatusREST(store, NewStatusStrategy(strategy)), nil
+		registry.NewStatusREST(store, statusStrategy), nil
 }
 
 var table = registry.NewTable(

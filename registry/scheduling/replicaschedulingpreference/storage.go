@@ -27,7 +27,7 @@ import (
 
 // NewREST returns the storage for replicaschedulingpreferences and for their /status.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*registry.REST, *registry.StatusREST, error) {
-	strategy := NewStrategy(scheme)
+	strategy, statusStrategy := NewStrategies(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &scheduling.ReplicaSchedulingPreference{} },
 		NewListFunc:               func() runtime.Object { return &scheduling.ReplicaSchedulingPreferenceList{} },
@@ -45,7 +45,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*reg
 		return nil, nil, err
 	}
 	return registry.NewREST(store, []string{"rsp"}, []string{"kubefed"}),
-		registry.NewStatusREST(store, NewStatusStrategy(strategy)), nil
+		registry.NewStatusREST(store, statusStrategy), nil
 }
 
 var table = registry.NewTable(

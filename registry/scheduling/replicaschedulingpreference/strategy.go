@@ -18,13 +18,8 @@ limitations under the License.
 package replicaschedulingpreference
 
 import (
-	"context"
-
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/fedhub/fedhub/apis/scheduling"
 	"github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
@@ -32,70 +27,17 @@ import (
 	"github.com/fedhub/fedhub/registry"
 )
 
-var servedVersions = []schema.GroupVersion{v1alpha1.SchemeGroupVersion}
-
-// Strategy governs writes to the main resource: the spec is the user's, the status is the scheduler's.
-type Strategy struct {
-	registry.NamespacedStrategy
+// kind: the spec is the application team's, the status is the scheduler's.
+var kind = registry.SpecStatusKind[scheduling.ReplicaSchedulingPreference, *scheduling.ReplicaSchedulingPreference]{
+	Versions:             []schema.GroupVersion{v1alpha1.SchemeGroupVersion},
+	Spec:                 func(p *scheduling.ReplicaSchedulingPreference) any { return p.Spec },
+	CopyStatus:           func(dst, src *scheduling.ReplicaSchedulingPreference) { dst.Status = src.Status },
+	Validate:             validation.ValidateReplicaSchedulingPreference,
+	ValidateUpdate:       validation.ValidateReplicaSchedulingPreferenceUpdate,
+	ValidateStatusUpdate: validation.ValidateReplicaSchedulingPreferenceStatusUpdate,
 }
 
-// NewStrategy returns the main-resource strategy.
-func NewStrategy(typer runtime.ObjectTyper) Strategy {
-	return Strategy{registry.NewNamespacedStrategy(typer)}
-}
-
-// GetResetFields keeps status out of the main resource's server-side apply.
-func (Strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return registry.ResetFields(servedVersions, "status")
-}
-
-// PrepareForCreate drops any status sent with a new preference: only the scheduler may set it.
-func (Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
-	preference := obj.(*scheduling.ReplicaSchedulingPreference)
-	preference.Status = scheduling.ReplicaSchedulingPreferenceStatus{}
-	preference.Generation = 1
-}
-
-// PrepareForUpdate keeps the stored status and bumps the generation when the spec changes.
-func (Strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	newPreference, oldPreference := obj.(*scheduling.ReplicaSchedulingPreference), old.(*scheduling.ReplicaSchedulingPreference)
-	newPreference.Status = oldPreference.Status
-	if !apiequality.Semantic.DeepEqual(newPreference.Spec, oldPreference.Spec) {
-		newPreference.Generation = oldPreference.Generation + 1
-	}
-}
-
-// Validate checks a new preference.
-func (Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateReplicaSchedulingPreference(obj.(*scheduling.ReplicaSchedulingPreference))
-}
-
-// ValidateUpdate checks a changed preference.
-func (Strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateReplicaSchedulingPreferenceUpdate(obj.(*scheduling.ReplicaSchedulingPreference), old.(*scheduling.ReplicaSchedulingPreference))
-}
-
-// StatusStrategy governs writes to /status: only the status changes.
-type StatusStrategy struct {
-	Strategy
-}
-
-// NewStatusStrategy returns the /status strategy.
-func NewStatusStrategy(main Strategy) StatusStrategy {
-	return StatusStrategy{main}
-}
-
-// GetResetFields keeps spec out of the status subresource's server-side apply.
-func (StatusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return registry.ResetFields(servedVersions, "spec")
-}
-
-// PrepareForUpdate keeps the stored spec.
-func (StatusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	obj.(*scheduling.ReplicaSchedulingPreference).Spec = old.(*scheduling.ReplicaSchedulingPreference).Spec
-}
-
-// ValidateUpdate checks a status write.
-func (StatusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateReplicaSchedulingPreferenceStatusUpdate(obj.(*scheduling.ReplicaSchedulingPreference), old.(*scheduling.ReplicaSchedulingPreference))
+// NewStrategies returns the strategies of replicaschedulingpreferences and of their /status.
+func NewStrategies(typer runtime.ObjectTyper) (registry.SpecStrategy[scheduling.ReplicaSchedulingPreference, *scheduling.ReplicaSchedulingPreference], registry.StatusStrategy[scheduling.ReplicaSchedulingPreference, *scheduling.ReplicaSchedulingPreference]) {
+	return registry.NewSpecStatusStrategies(typer, kind)
 }

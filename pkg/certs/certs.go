@@ -14,7 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package server
+// Package certs is a small certificate authority: fedhub's standalone mode and
+// the test harness use it to issue serving and client certificates.
+package certs
 
 import (
 	"crypto"
@@ -35,17 +37,30 @@ import (
 	"k8s.io/client-go/util/keyutil"
 )
 
-// certificateAuthority signs the standalone server's serving and client certificates.
-type certificateAuthority struct {
+// CA signs serving and client certificates.
+type CA struct {
 	cert *x509.Certificate
 	key  crypto.Signer
-	// certPEM is what clients put in their kubeconfig to trust the server.
-	certPEM []byte
+	// CertPEM is what clients put in their kubeconfig to trust the CA's servers.
+	CertPEM []byte
 }
 
-// loadOrCreateCA reads ca.crt and ca.key from dir, creating them the first
-// time. Keeping the CA across restarts keeps issued kubeconfigs valid.
-func loadOrCreateCA(dir string) (*certificateAuthority, error) {
+// NewCA creates a CA that exists only in memory.
+func NewCA(commonName string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := certutil.NewSelfSignedCACert(certutil.Config{CommonName: commonName}, key)
+	if err != nil {
+		return nil, err
+	}
+	return &CA{cert: cert, key: key, CertPEM: encodeCert(cert)}, nil
+}
+
+// LoadOrCreateCA reads ca.crt and ca.key from dir, creating them the first
+// time. Keeping a CA across restarts keeps the kubeconfigs it issued valid.
+func LoadOrCreateCA(dir, commonName string) (*CA, error) {
 	certPath, keyPath := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
 	if certPEM, err := os.ReadFile(certPath); err == nil {
 		certs, err := certutil.ParseCertsPEM(certPEM)
@@ -60,32 +75,43 @@ func loadOrCreateCA(dir string) (*certificateAuthority, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s does not hold a signing key", keyPath)
 		}
-		return &certificateAuthority{cert: certs[0], key: signer, certPEM: certPEM}, nil
+		return &CA{cert: certs[0], key: signer, CertPEM: certPEM}, nil
 	}
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := NewCA(commonName)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := certutil.NewSelfSignedCACert(certutil.Config{CommonName: "fedhub-ca"}, key)
-	if err != nil {
-		return nil, err
-	}
-	ca := &certificateAuthority{cert: cert, key: key, certPEM: encodeCert(cert)}
-	if err := writeKeyPair(certPath, keyPath, ca.certPEM, key); err != nil {
+	if err := ca.WriteFiles(certPath, keyPath); err != nil {
 		return nil, err
 	}
 	return ca, nil
 }
 
-// issuedCert is a certificate signed by the CA, with its key, both PEM-encoded.
-type issuedCert struct {
-	certPEM, keyPEM []byte
+// WriteFiles writes the CA's certificate and key as PEM files.
+func (ca *CA) WriteFiles(certPath, keyPath string) error {
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(ca.key)
+	if err != nil {
+		return err
+	}
+	return (&KeyPair{CertPEM: ca.CertPEM, KeyPEM: keyPEM}).WriteFiles(certPath, keyPath)
 }
 
-// issueServing signs a serving certificate for localhost, the loopback
+// KeyPair is a certificate signed by the CA, with its key, both PEM-encoded.
+type KeyPair struct {
+	CertPEM, KeyPEM []byte
+}
+
+// WriteFiles writes the certificate and its key; the key is readable by its owner only.
+func (p *KeyPair) WriteFiles(certPath, keyPath string) error {
+	if err := certutil.WriteCert(certPath, p.CertPEM); err != nil {
+		return err
+	}
+	return keyutil.WriteKey(keyPath, p.KeyPEM)
+}
+
+// IssueServing signs a serving certificate for localhost, the loopback
 // addresses and any extra DNS names.
-func (ca *certificateAuthority) issueServing(extraDNS []string) (*issuedCert, error) {
+func (ca *CA) IssueServing(extraDNS ...string) (*KeyPair, error) {
 	return ca.issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: "fedhub-apiserver"},
 		DNSNames:    append([]string{"localhost"}, extraDNS...),
@@ -94,16 +120,16 @@ func (ca *certificateAuthority) issueServing(extraDNS []string) (*issuedCert, er
 	})
 }
 
-// issueClient signs a client certificate; the CommonName becomes the user
-// name and the organizations its groups.
-func (ca *certificateAuthority) issueClient(user string, groups ...string) (*issuedCert, error) {
+// IssueClient signs a client certificate; Kubernetes takes the CommonName as
+// the user name and the organizations as its groups.
+func (ca *CA) IssueClient(user string, groups ...string) (*KeyPair, error) {
 	return ca.issue(&x509.Certificate{
 		Subject:     pkix.Name{CommonName: user, Organization: groups},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 }
 
-func (ca *certificateAuthority) issue(template *x509.Certificate) (*issuedCert, error) {
+func (ca *CA) issue(template *x509.Certificate) (*KeyPair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -129,20 +155,9 @@ func (ca *certificateAuthority) issue(template *x509.Certificate) (*issuedCert, 
 	if err != nil {
 		return nil, err
 	}
-	return &issuedCert{certPEM: encodeCert(cert), keyPEM: keyPEM}, nil
+	return &KeyPair{CertPEM: encodeCert(cert), KeyPEM: keyPEM}, nil
 }
 
 func encodeCert(cert *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: certutil.CertificateBlockType, Bytes: cert.Raw})
-}
-
-func writeKeyPair(certPath, keyPath string, certPEM []byte, key crypto.Signer) error {
-	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
-	if err != nil {
-		return err
-	}
-	if err := certutil.WriteCert(certPath, certPEM); err != nil {
-		return err
-	}
-	return keyutil.WriteKey(keyPath, keyPEM)
 }
