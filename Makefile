@@ -5,9 +5,32 @@ BIN := $(CURDIR)/bin
 RUN_DIR := $(CURDIR)/.run
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test unit integration e2e generate verify clean
+.PHONY: all build tools run test unit integration e2e generate verify clean
 
 all: build
+
+# test/tools builds kube-apiserver, kube-controller-manager, kube-scheduler,
+# etcd and kwok from source; they are rebuilt only when that module changes.
+TOOLS_STAMP := $(BIN)/tools/.built
+KUBE_VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=v1.37.2 \
+	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 \
+	-X k8s.io/component-base/version.gitTreeState=clean
+
+## tools: build the cluster binaries the harness runs into bin/tools
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): test/tools/go.mod test/tools/go.sum
+	@mkdir -p $(BIN)/tools
+	cd test/tools && GOBIN=$(BIN)/tools go install -ldflags "$(KUBE_VERSION_LDFLAGS)" tool
+	@# etcd's main package is its module root, so go install names it after the module.
+	mv -f $(BIN)/tools/server $(BIN)/tools/etcd
+	@# kwok's node and pod stages ship as YAML in its module; the harness loads them.
+	rm -rf $(BIN)/tools/kwok-stages && mkdir -p $(BIN)/tools/kwok-stages
+	stages=$$(cd test/tools && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage; \
+	cp $$stages/node/fast/node-initialize.yaml $$stages/node/heartbeat/node-heartbeat.yaml \
+	   $$stages/pod/fast/pod-ready.yaml $$stages/pod/fast/pod-complete.yaml $$stages/pod/fast/pod-delete.yaml \
+	   $(BIN)/tools/kwok-stages/
+	touch $@
 
 ## build: compile bin/fedhub-apiserver
 build:
@@ -25,7 +48,7 @@ run: build
 		--write-kubeconfig $(RUN_DIR)/admin.kubeconfig
 
 ## test: every test: unit, integration (in-process server) and e2e (real processes, real kubectl)
-test: build
+test: build tools
 	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver go test $(GO_TEST_FLAGS) ./...
 
 unit:
@@ -34,7 +57,7 @@ unit:
 integration:
 	go test $(GO_TEST_FLAGS) ./test/integration/...
 
-e2e: build
+e2e: build tools
 	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver go test $(GO_TEST_FLAGS) ./test/e2e/...
 
 ## generate: rewrite every generated file (helpers beside the types, generated/)

@@ -1,0 +1,140 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package framework starts real clusters for tests and for make run: etcd,
+// kube-apiservers for a host and member clusters (with controller manager,
+// scheduler and kwok nodes when workloads must run), and fedhub-apiserver
+// registered with the host. Every process runs in its own process group with
+// its own log, and is stopped when the federation is stopped.
+package framework
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+)
+
+// stopGracePeriod is how long a process may take to exit after SIGTERM before it is killed.
+const stopGracePeriod = 20 * time.Second
+
+// Process is a child process with its log in a file.
+type Process struct {
+	Name    string
+	LogPath string
+	cmd     *exec.Cmd
+	log     *os.File
+	exited  chan struct{}
+	err     error
+}
+
+// StartProcess starts binary with args, logging to <logDir>/<name>.log.
+func StartProcess(name, logDir, binary string, args ...string) (*Process, error) {
+	logPath := filepath.Join(logDir, name+".log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	// Its own process group: a signal to the group reaches anything it forks,
+	// and Ctrl-C in a terminal reaches only the parent, which stops it in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, fmt.Errorf("starting %s (%s): %w", name, binary, err)
+	}
+	p := &Process{Name: name, LogPath: logPath, cmd: cmd, log: log, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// Exited reports whether the process has ended, and how.
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.exited:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// Stop sends SIGTERM to the process group, then SIGKILL after a grace period,
+// and waits until the process is gone.
+func (p *Process) Stop() {
+	if exited, _ := p.Exited(); !exited {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(stopGracePeriod):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.exited
+		}
+	}
+	_ = p.log.Close()
+}
+
+// Failure describes a failed process for an error message: its name, how it
+// ended if it did, and the tail of its log.
+func (p *Process) Failure(what string) error {
+	state := "still running"
+	if exited, err := p.Exited(); exited {
+		state = fmt.Sprintf("exited: %v", err)
+	}
+	return fmt.Errorf("%s: %s (%s); last lines of %s:\n%s", p.Name, what, state, p.LogPath, tail(p.LogPath, 30))
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// FreePort returns a loopback port nobody listens on now. The child process
+// that is given it opens it moments later.
+func FreePort() (int, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer listener.Close()
+	return listener.Addr().(*net.TCPAddr).Port, nil
+}
+
+// flagArgs turns name=value pairs into --name=value arguments, sorted for readable logs.
+func flagArgs(flags map[string]string) []string {
+	args := make([]string, 0, len(flags))
+	for name, value := range flags {
+		args = append(args, "--"+name+"="+value)
+	}
+	sort.Strings(args)
+	return args
+}
