@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 RUN_DIR := $(CURDIR)/.run
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build tools run test unit integration e2e generate verify clean
+.PHONY: all build tools run run-standalone test unit integration e2e generate verify clean
 
 all: build
 
@@ -32,16 +32,21 @@ $(TOOLS_STAMP): test/tools/go.mod test/tools/go.sum
 	   $(BIN)/tools/kwok-stages/
 	touch $@
 
-## build: compile bin/fedhub-apiserver
+## build: compile bin/fedhub-apiserver and bin/local-federation (make run)
 build:
 	go build -o $(BIN)/fedhub-apiserver ./cmd/fedhub-apiserver
+	go build -o $(BIN)/local-federation ./hack/local-federation
 
-## run: a local federation control plane, ready for kubectl (Ctrl-C stops it)
-run: build
+## run: a host, $(MEMBERS) member clusters and fedhub, ready for kubectl (Ctrl-C stops them)
+MEMBERS ?= 2
+run: build tools
+	$(BIN)/local-federation --members $(MEMBERS) --kubeconfig-dir $(CURDIR)/.local
+
+## run-standalone: fedhub alone, without a host cluster
+run-standalone: build
 	@mkdir -p $(RUN_DIR)
 	@echo "fedhub is starting; in another shell:"
 	@echo "  export KUBECONFIG=$(RUN_DIR)/admin.kubeconfig"
-	@echo "  kubectl get kubefedclusters -A"
 	$(BIN)/fedhub-apiserver --standalone --secure-port 0 \
 		--cert-dir $(RUN_DIR)/certs \
 		--embedded-etcd-dir $(RUN_DIR)/etcd \
@@ -72,4 +77,4 @@ verify:
 	go vet ./...
 
 clean:
-	rm -rf $(BIN) $(RUN_DIR)
+	rm -rf $(BIN) $(RUN_DIR) $(CURDIR)/.local

@@ -56,5 +56,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	return m.Run()
+	code := m.Run()
+	stopSharedFederation()
+	return code
 }

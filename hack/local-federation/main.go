@@ -1,0 +1,81 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command local-federation is what make run runs: a host cluster, member
+// clusters and fedhub-apiserver registered with the host, all as local
+// processes, until Ctrl-C or SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/fedhub/fedhub/test/framework"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "local-federation:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	members := flag.Int("members", 2, "number of member clusters")
+	apiOnly := flag.Bool("members-api-only", false, "members run kube-apiserver alone (no nodes, no workloads)")
+	kubeconfigDir := flag.String("kubeconfig-dir", ".local", "where host.kubeconfig and member-<i>.kubeconfig are written")
+	flag.Parse()
+
+	binaries, err := framework.DefaultBinaries()
+	if err != nil {
+		return err
+	}
+	stateDir, err := os.MkdirTemp("", "fedhub-local-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stateDir)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	started := time.Now()
+	federation, err := framework.StartFederation(ctx, framework.FederationOptions{
+		Binaries: binaries, Dir: stateDir, Members: *members, MembersAPIOnly: *apiOnly,
+		NodesPerMember: 3, Progress: os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	defer federation.Stop()
+	if err := federation.WriteKubeconfigs(*kubeconfigDir); err != nil {
+		return err
+	}
+	hostKubeconfig, err := filepath.Abs(filepath.Join(*kubeconfigDir, "host.kubeconfig"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "started in %s; process logs are in %s; Ctrl-C stops everything\n", time.Since(started).Round(time.Second), stateDir)
+	fmt.Printf("fedhub is ready: export KUBECONFIG=%s\n", hostKubeconfig)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "stopping")
+	return nil
+}

@@ -1,0 +1,154 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package framework
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
+	"github.com/fedhub/fedhub/pkg/join"
+)
+
+// FederationOptions say what to start.
+type FederationOptions struct {
+	Binaries Binaries
+	// Dir holds every process's state and logs.
+	Dir string
+	// Members is the number of member clusters, named member-1, member-2, ...
+	Members int
+	// MembersAPIOnly starts members as a kube-apiserver alone: quicker, for
+	// tests in which no workload has to run.
+	MembersAPIOnly bool
+	// NodesPerMember is the number of simulated nodes in each full member.
+	NodesPerMember int
+	// Progress receives a line per step; nil for none.
+	Progress io.Writer
+}
+
+// Federation is a host cluster, member clusters sharing one etcd with it, and
+// fedhub registered with the host, every member joined as a KubeFedCluster.
+type Federation struct {
+	Etcd    *Etcd
+	Host    *Cluster
+	Members []*Cluster
+	Fedhub  *Fedhub
+	// Client reaches fedhub through the host's aggregator as the host's admin.
+	Client clientset.Interface
+}
+
+// StartFederation starts everything and joins the members. On failure it
+// stops what it started and says which process failed.
+func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, err error) {
+	f := &Federation{}
+	defer func() {
+		if err != nil {
+			f.Stop()
+		}
+	}()
+	progress := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", args...)
+		}
+	}
+	if f.Etcd, err = StartEtcd(ctx, o.Binaries.Etcd, o.Dir); err != nil {
+		return nil, err
+	}
+	progress("etcd serving at %s", f.Etcd.ClientURL)
+	if f.Host, err = StartCluster(ctx, o.Binaries, ClusterOptions{Name: "host", Dir: filepath.Join(o.Dir, "host"), EtcdURL: f.Etcd.ClientURL, Aggregator: true}); err != nil {
+		return nil, err
+	}
+	if _, err = f.Host.StartControllerManager(o.Binaries); err != nil {
+		return nil, err
+	}
+	progress("host cluster serving at %s", f.Host.URL)
+	for i := 1; i <= o.Members; i++ {
+		member, err := f.startMember(ctx, o, i)
+		if err != nil {
+			return nil, err
+		}
+		progress("%s serving at %s", member.Name, member.URL)
+	}
+	if f.Fedhub, err = StartFedhub(ctx, o.Binaries, f.Host, filepath.Join(o.Dir, "fedhub")); err != nil {
+		return nil, err
+	}
+	progress("fedhub-apiserver registered with the host: %v", f.Fedhub.APIServices)
+	if f.Client, err = clientset.NewForConfig(f.Host.AdminConfig); err != nil {
+		return nil, err
+	}
+	for _, member := range f.Members {
+		err := join.Join(ctx, join.Options{
+			ClusterName: member.Name, Member: member.AdminConfig,
+			Host: f.Host.Client, Federation: f.Client, Progress: o.Progress,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("joining %s: %w", member.Name, err)
+		}
+	}
+	return f, nil
+}
+
+func (f *Federation) startMember(ctx context.Context, o FederationOptions, i int) (*Cluster, error) {
+	name := fmt.Sprintf("member-%d", i)
+	member, err := StartCluster(ctx, o.Binaries, ClusterOptions{Name: name, Dir: filepath.Join(o.Dir, name), EtcdURL: f.Etcd.ClientURL})
+	if err != nil {
+		return nil, err
+	}
+	f.Members = append(f.Members, member)
+	if o.MembersAPIOnly {
+		return member, nil
+	}
+	region := fmt.Sprintf("region-%d", i)
+	nodes := NodeOptions{Count: max(o.NodesPerMember, 1), Region: region, Zone: region + "a"}
+	if err := member.StartWorkloads(ctx, o.Binaries, nodes); err != nil {
+		return nil, err
+	}
+	return member, nil
+}
+
+// WriteKubeconfigs writes host.kubeconfig and member-<i>.kubeconfig, each for
+// the cluster's administrator, into dir.
+func (f *Federation) WriteKubeconfigs(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, c := range append([]*Cluster{f.Host}, f.Members...) {
+		if err := WriteKubeconfig(filepath.Join(dir, c.Name+".kubeconfig"), c.Name, c.AdminConfig); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops every process, fedhub first and etcd last.
+func (f *Federation) Stop() {
+	if f.Fedhub != nil {
+		f.Fedhub.Stop()
+	}
+	for i := len(f.Members) - 1; i >= 0; i-- {
+		f.Members[i].Stop()
+	}
+	if f.Host != nil {
+		f.Host.Stop()
+	}
+	if f.Etcd != nil {
+		f.Etcd.Stop()
+	}
+}

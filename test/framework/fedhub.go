@@ -1,0 +1,213 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package framework
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/fedhub/fedhub/pkg/certs"
+	"github.com/fedhub/fedhub/pkg/join"
+)
+
+const (
+	// fedhubServiceDNS is the name the host's aggregator verifies fedhub's serving certificate for.
+	fedhubServiceDNS = "fedhub-apiserver." + join.DefaultFederationNamespace + ".svc"
+	// fedhubAvailableTimeout bounds how long the APIServices may take to turn Available.
+	fedhubAvailableTimeout = 3 * time.Minute
+)
+
+var apiServiceResource = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+
+// Fedhub is a fedhub-apiserver process registered with a host cluster.
+type Fedhub struct {
+	*Process
+	// URL is fedhub's own address; users reach it through the host.
+	URL string
+	// APIServices are the names of the APIService objects that register fedhub.
+	APIServices []string
+}
+
+// StartFedhub runs fedhub-apiserver in aggregated mode against host, as the
+// ServiceAccount the artifacts create, and registers it with the artifacts'
+// APIService and RBAC objects. It returns once every APIService is Available
+// and the host's discovery lists fedhub's groups.
+func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir string) (*Fedhub, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	ca, err := certs.NewCA("fedhub-serving-ca")
+	if err != nil {
+		return nil, err
+	}
+	serving, err := ca.IssueServing(fedhubServiceDNS)
+	if err != nil {
+		return nil, err
+	}
+	certFile, keyFile := filepath.Join(dir, "fedhub-serving.crt"), filepath.Join(dir, "fedhub-serving.key")
+	if err := serving.WriteFiles(certFile, keyFile); err != nil {
+		return nil, err
+	}
+	apiServices, err := registerFedhub(ctx, host, ca, port)
+	if err != nil {
+		return nil, fmt.Errorf("registering fedhub with the host: %w", err)
+	}
+	kubeconfig, err := fedhubIdentity(ctx, host, dir)
+	if err != nil {
+		return nil, err
+	}
+	process, err := StartProcess("fedhub-apiserver", dir, binaries.FedhubAPIServer, flagArgs(map[string]string{
+		"secure-port":               strconv.Itoa(port),
+		"bind-address":              "127.0.0.1",
+		"tls-cert-file":             certFile,
+		"tls-private-key-file":      keyFile,
+		"kubeconfig":                kubeconfig,
+		"authentication-kubeconfig": kubeconfig,
+		"authorization-kubeconfig":  kubeconfig,
+		"embedded-etcd-dir":         filepath.Join(dir, "fedhub-etcd"),
+		"cert-dir":                  filepath.Join(dir, "fedhub-certs"),
+	})...)
+	if err != nil {
+		return nil, err
+	}
+	fedhub := &Fedhub{Process: process, URL: "https://127.0.0.1:" + strconv.Itoa(port), APIServices: apiServices}
+	if err := fedhub.waitAvailable(ctx, host); err != nil {
+		process.Stop()
+		return nil, err
+	}
+	return fedhub, nil
+}
+
+// registerFedhub applies every artifact but the Deployment, with the Service
+// turned into an ExternalName for localhost so that the aggregator reaches the
+// local process, and returns the names of the APIServices.
+func registerFedhub(ctx context.Context, host *Cluster, ca *certs.CA, port int) ([]string, error) {
+	objects, err := RenderArtifacts(map[string]string{
+		"FEDHUB_CA_BUNDLE": base64.StdEncoding.EncodeToString(ca.CertPEM),
+		"FEDHUB_IMAGE":     "not-used-by-the-harness",
+	})
+	if err != nil {
+		return nil, err
+	}
+	var apply []*unstructured.Unstructured
+	var apiServices []string
+	for _, object := range objects {
+		switch object.GetKind() {
+		case "Deployment":
+			continue
+		case "Service":
+			if err := unstructured.SetNestedMap(object.Object, map[string]any{
+				"type": "ExternalName", "externalName": "localhost",
+			}, "spec"); err != nil {
+				return nil, err
+			}
+		case "APIService":
+			if err := unstructured.SetNestedField(object.Object, int64(port), "spec", "service", "port"); err != nil {
+				return nil, err
+			}
+			apiServices = append(apiServices, object.GetName())
+		}
+		apply = append(apply, object)
+	}
+	return apiServices, ApplyObjects(ctx, host.AdminConfig, apply)
+}
+
+// fedhubIdentity writes a kubeconfig for the host with a token of the
+// ServiceAccount the artifacts create, so fedhub runs with exactly the RBAC
+// they grant.
+func fedhubIdentity(ctx context.Context, host *Cluster, dir string) (string, error) {
+	lifetime := int64(24 * 60 * 60)
+	token, err := host.Client.CoreV1().ServiceAccounts(join.DefaultFederationNamespace).CreateToken(ctx, "fedhub-apiserver",
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &lifetime}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("token for fedhub's ServiceAccount: %w", err)
+	}
+	path := filepath.Join(dir, "fedhub-apiserver.kubeconfig")
+	config := &rest.Config{Host: host.URL, BearerToken: token.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: host.CA.CertPEM}}
+	return path, WriteKubeconfig(path, "host", config)
+}
+
+// waitAvailable waits until the aggregator reports every APIService Available
+// and the host's discovery lists fedhub's groups.
+func (f *Fedhub) waitAvailable(ctx context.Context, host *Cluster) error {
+	client, err := dynamic.NewForConfig(host.AdminConfig)
+	if err != nil {
+		return err
+	}
+	var waitingFor string
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, fedhubAvailableTimeout, true, func(ctx context.Context) (bool, error) {
+		if exited, _ := f.Exited(); exited {
+			return false, fmt.Errorf("exited")
+		}
+		for _, name := range f.APIServices {
+			apiService, err := client.Resource(apiServiceResource).Get(ctx, name, metav1.GetOptions{})
+			if err != nil || !apiServiceAvailable(apiService) {
+				waitingFor = "APIService " + name + " to be Available"
+				return false, nil
+			}
+		}
+		groups, err := host.Client.Discovery().ServerGroups()
+		if err != nil {
+			waitingFor = "host discovery: " + err.Error()
+			return false, nil
+		}
+		for _, want := range []string{"core.kubefed.io", "scheduling.kubefed.io"} {
+			if !hasGroup(groups, want) {
+				waitingFor = "host discovery to list " + want
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return f.Failure(fmt.Sprintf("not serving through the host (waiting for %s): %v", waitingFor, err))
+	}
+	return nil
+}
+
+func apiServiceAvailable(apiService *unstructured.Unstructured) bool {
+	conditions, _, _ := unstructured.NestedSlice(apiService.Object, "status", "conditions")
+	for _, c := range conditions {
+		condition, _ := c.(map[string]any)
+		if condition["type"] == "Available" && condition["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasGroup(groups *metav1.APIGroupList, name string) bool {
+	for _, group := range groups.Groups {
+		if group.Name == name {
+			return true
+		}
+	}
+	return false
+}
