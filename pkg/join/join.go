@@ -111,15 +111,15 @@ func Join(ctx context.Context, o Options) error {
 // memberIdentity creates the reconciler's identity in the member and returns a token for it.
 func (o Options) memberIdentity(ctx context.Context, member kubernetes.Interface, identity string) (string, error) {
 	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.FederationNamespace}}
-	if err := createOrUpdate(ctx, member.CoreV1().Namespaces(), namespace, o.step("member: Namespace %s", namespace.Name)); err != nil {
+	if err := createOrUpdate(ctx, member.CoreV1().Namespaces(), namespace, o.step(o.ClusterName+": Namespace %s", namespace.Name)); err != nil {
 		return "", err
 	}
 	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: identity, Namespace: o.FederationNamespace}}
-	if err := createOrUpdate(ctx, member.CoreV1().ServiceAccounts(o.FederationNamespace), account, o.step("member: ServiceAccount %s/%s", account.Namespace, account.Name)); err != nil {
+	if err := createOrUpdate(ctx, member.CoreV1().ServiceAccounts(o.FederationNamespace), account, o.step(o.ClusterName+": ServiceAccount %s/%s", account.Namespace, account.Name)); err != nil {
 		return "", err
 	}
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: identity}, Rules: ReconcilerRole}
-	if err := createOrUpdate(ctx, member.RbacV1().ClusterRoles(), role, o.step("member: ClusterRole %s", role.Name)); err != nil {
+	if err := createOrUpdate(ctx, member.RbacV1().ClusterRoles(), role, o.step(o.ClusterName+": ClusterRole %s", role.Name)); err != nil {
 		return "", err
 	}
 	binding := &rbacv1.ClusterRoleBinding{
@@ -127,7 +127,7 @@ func (o Options) memberIdentity(ctx context.Context, member kubernetes.Interface
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: account.Name, Namespace: account.Namespace}},
 	}
-	if err := createOrUpdate(ctx, member.RbacV1().ClusterRoleBindings(), binding, o.step("member: ClusterRoleBinding %s", binding.Name)); err != nil {
+	if err := createOrUpdate(ctx, member.RbacV1().ClusterRoleBindings(), binding, o.step(o.ClusterName+": ClusterRoleBinding %s", binding.Name)); err != nil {
 		return "", err
 	}
 	lifetime := int64(tokenLifetime)
@@ -136,7 +136,7 @@ func (o Options) memberIdentity(ctx context.Context, member kubernetes.Interface
 	if err != nil {
 		return "", fmt.Errorf("token for ServiceAccount %s: %w", account.Name, err)
 	}
-	o.step("member: token for ServiceAccount %s/%s", account.Namespace, account.Name)()
+	o.step(o.ClusterName+": token for ServiceAccount %s/%s", account.Namespace, account.Name)()
 	return request.Status.Token, nil
 }
 

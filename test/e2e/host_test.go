@@ -23,8 +23,11 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 )
 
 // TestHostServesFedhubKinds: through the host's aggregator, kubectl sees
@@ -88,6 +91,20 @@ func TestHostRBACGovernsFedhub(t *testing.T) {
 	_, errOut, err := kubectlAs(stranger, "get", "kubefedclusters", "-n", "kube-federation-system")
 	if err == nil || !strings.Contains(errOut, "Forbidden") || !strings.Contains(errOut, `User "stranger" cannot list resource "kubefedclusters"`) {
 		t.Errorf("a user without RBAC: err=%v, stderr=%s", err, errOut)
+	}
+
+	// The same refusal, as a program sees it: a 403 Status from the aggregated path.
+	strangerConfig, err := f.Host.UserConfig("stranger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerClient, err := clientset.NewForConfig(strangerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = strangerClient.CoreV1beta1().KubeFedClusters("kube-federation-system").List(context.Background(), metav1.ListOptions{})
+	if status, ok := err.(apierrors.APIStatus); !ok || status.Status().Code != 403 {
+		t.Errorf("the clientset as a user without RBAC: got %v, want a 403 Status", err)
 	}
 
 	mustKubectlAs(t, hostKubeconfig(), "create", "clusterrolebinding", "observer-views-federation",

@@ -17,12 +17,10 @@ limitations under the License.
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -101,19 +99,11 @@ func startStandalone(t *testing.T) *standalone {
 
 // kubectl runs the real kubectl against the server and returns its output.
 func (s *standalone) kubectl(args ...string) (stdout, stderr string, err error) {
-	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", s.kubeconfig}, args...)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
+	return kubectlAs(s.kubeconfig, args...)
 }
 
 // mustKubectl runs kubectl and fails the test if it fails.
 func (s *standalone) mustKubectl(t *testing.T, args ...string) string {
 	t.Helper()
-	out, errOut, err := s.kubectl(args...)
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, errOut)
-	}
-	return out
+	return mustKubectlAs(t, s.kubeconfig, args...)
 }
