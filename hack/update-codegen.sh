@@ -22,7 +22,16 @@ kube::codegen::gen_helpers \
     --boilerplate "${BOILERPLATE}" \
     "${ROOT}/apis"
 
+# The standard federated kinds' templates hold these built-in types; their
+# definitions serve kubectl explain, server-side apply and template validation.
+BUILTIN_API_PKGS=(k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/batch/v1 k8s.io/api/networking/v1 k8s.io/api/rbac/v1)
+extra_pkgs=()
+for pkg in "${BUILTIN_API_PKGS[@]}"; do
+    extra_pkgs+=(--extra-pkgs "${pkg}")
+done
+
 kube::codegen::gen_openapi \
+    "${extra_pkgs[@]}" \
     --output-dir "${ROOT}/generated/openapi" \
     --output-pkg "${MODULE}/generated/openapi" \
     --output-model-name-file "zz_generated.model_name.go" \
@@ -31,9 +40,19 @@ kube::codegen::gen_openapi \
     --boilerplate "${BOILERPLATE}" \
     "${ROOT}/apis"
 
+# Apply configurations of the built-in types the templates hold come from client-go.
+externals=""
+for ref in apps/v1.DaemonSetSpec apps/v1.DeploymentSpec apps/v1.ReplicaSetSpec apps/v1.StatefulSetSpec \
+    batch/v1.JobSpec core/v1.NamespaceSpec core/v1.ServiceSpec core/v1.ObjectReference \
+    core/v1.LocalObjectReference networking/v1.IngressSpec rbac/v1.PolicyRule rbac/v1.AggregationRule; do
+    group_version=${ref%.*}
+    externals+="${externals:+,}k8s.io/api/${ref}:k8s.io/client-go/applyconfigurations/${group_version}"
+done
+
 kube::codegen::gen_client \
     --with-watch \
     --with-applyconfig \
+    --applyconfig-externals "${externals}" \
     --applyconfig-openapi-schema <(go run "${MODULE}/hack/models-schema") \
     --output-dir "${ROOT}/generated" \
     --output-pkg "${MODULE}/generated" \

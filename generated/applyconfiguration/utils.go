@@ -21,9 +21,11 @@ package applyconfiguration
 import (
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	v1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	corev1beta1 "github.com/fedhub/fedhub/generated/applyconfiguration/core/v1beta1"
 	internal "github.com/fedhub/fedhub/generated/applyconfiguration/internal"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/scheduling/v1alpha1"
+	applyconfigurationtypesv1beta1 "github.com/fedhub/fedhub/generated/applyconfiguration/types/v1beta1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
@@ -76,6 +78,94 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &schedulingv1alpha1.ReplicaSchedulingPreferenceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceSpec"):
 		return &schedulingv1alpha1.ReplicaSchedulingPreferenceSpecApplyConfiguration{}
+
+		// Group=types.kubefed.io, Version=v1beta1
+	case typesv1beta1.SchemeGroupVersion.WithKind("ClusterOverride"):
+		return &applyconfigurationtypesv1beta1.ClusterOverrideApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ClusterOverrides"):
+		return &applyconfigurationtypesv1beta1.ClusterOverridesApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ClusterRoleTemplate"):
+		return &applyconfigurationtypesv1beta1.ClusterRoleTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ClusterStatus"):
+		return &applyconfigurationtypesv1beta1.ClusterStatusApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ConfigMapTemplate"):
+		return &applyconfigurationtypesv1beta1.ConfigMapTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("DaemonSetTemplate"):
+		return &applyconfigurationtypesv1beta1.DaemonSetTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("DeploymentTemplate"):
+		return &applyconfigurationtypesv1beta1.DeploymentTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedClusterRole"):
+		return &applyconfigurationtypesv1beta1.FederatedClusterRoleApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedClusterRoleSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedClusterRoleSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedCondition"):
+		return &applyconfigurationtypesv1beta1.FederatedConditionApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedConfigMap"):
+		return &applyconfigurationtypesv1beta1.FederatedConfigMapApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedConfigMapSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedConfigMapSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedDaemonSet"):
+		return &applyconfigurationtypesv1beta1.FederatedDaemonSetApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedDaemonSetSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedDaemonSetSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedDeployment"):
+		return &applyconfigurationtypesv1beta1.FederatedDeploymentApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedDeploymentSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedDeploymentSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedIngress"):
+		return &applyconfigurationtypesv1beta1.FederatedIngressApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedIngressSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedIngressSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedJob"):
+		return &applyconfigurationtypesv1beta1.FederatedJobApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedJobSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedJobSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedNamespace"):
+		return &applyconfigurationtypesv1beta1.FederatedNamespaceApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedNamespaceSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedNamespaceSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedReplicaSet"):
+		return &applyconfigurationtypesv1beta1.FederatedReplicaSetApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedReplicaSetSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedReplicaSetSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedSecret"):
+		return &applyconfigurationtypesv1beta1.FederatedSecretApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedSecretSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedSecretSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedService"):
+		return &applyconfigurationtypesv1beta1.FederatedServiceApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedServiceAccount"):
+		return &applyconfigurationtypesv1beta1.FederatedServiceAccountApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedServiceAccountSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedServiceAccountSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedServiceSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedServiceSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedStatefulSet"):
+		return &applyconfigurationtypesv1beta1.FederatedStatefulSetApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedStatefulSetSpec"):
+		return &applyconfigurationtypesv1beta1.FederatedStatefulSetSpecApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("FederatedStatus"):
+		return &applyconfigurationtypesv1beta1.FederatedStatusApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("IngressTemplate"):
+		return &applyconfigurationtypesv1beta1.IngressTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("JobTemplate"):
+		return &applyconfigurationtypesv1beta1.JobTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("NamespaceTemplate"):
+		return &applyconfigurationtypesv1beta1.NamespaceTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("Placement"):
+		return &applyconfigurationtypesv1beta1.PlacementApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("PlacementCluster"):
+		return &applyconfigurationtypesv1beta1.PlacementClusterApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ReplicaSetTemplate"):
+		return &applyconfigurationtypesv1beta1.ReplicaSetTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("SecretTemplate"):
+		return &applyconfigurationtypesv1beta1.SecretTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ServiceAccountTemplate"):
+		return &applyconfigurationtypesv1beta1.ServiceAccountTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("ServiceTemplate"):
+		return &applyconfigurationtypesv1beta1.ServiceTemplateApplyConfiguration{}
+	case typesv1beta1.SchemeGroupVersion.WithKind("StatefulSetTemplate"):
+		return &applyconfigurationtypesv1beta1.StatefulSetTemplateApplyConfiguration{}
 
 	}
 	return nil

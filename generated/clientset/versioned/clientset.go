@@ -24,6 +24,7 @@ import (
 
 	corev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/types/v1beta1"
 	discovery "k8s.io/client-go/discovery"
 	rest "k8s.io/client-go/rest"
 	flowcontrol "k8s.io/client-go/util/flowcontrol"
@@ -33,6 +34,7 @@ type Interface interface {
 	Discovery() discovery.DiscoveryInterfaces
 	CoreV1beta1() corev1beta1.CoreV1beta1Interface
 	SchedulingV1alpha1() schedulingv1alpha1.SchedulingV1alpha1Interface
+	TypesV1beta1() typesv1beta1.TypesV1beta1Interface
 }
 
 // Clientset contains the clients for groups.
@@ -40,6 +42,7 @@ type Clientset struct {
 	*discovery.DiscoveryClient
 	coreV1beta1        *corev1beta1.CoreV1beta1Client
 	schedulingV1alpha1 *schedulingv1alpha1.SchedulingV1alpha1Client
+	typesV1beta1       *typesv1beta1.TypesV1beta1Client
 }
 
 // CoreV1beta1 retrieves the CoreV1beta1Client
@@ -50,6 +53,11 @@ func (c *Clientset) CoreV1beta1() corev1beta1.CoreV1beta1Interface {
 // SchedulingV1alpha1 retrieves the SchedulingV1alpha1Client
 func (c *Clientset) SchedulingV1alpha1() schedulingv1alpha1.SchedulingV1alpha1Interface {
 	return c.schedulingV1alpha1
+}
+
+// TypesV1beta1 retrieves the TypesV1beta1Client
+func (c *Clientset) TypesV1beta1() typesv1beta1.TypesV1beta1Interface {
+	return c.typesV1beta1
 }
 
 // Discovery retrieves the DiscoveryClient
@@ -104,6 +112,10 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Clientset,
 	if err != nil {
 		return nil, err
 	}
+	cs.typesV1beta1, err = typesv1beta1.NewForConfigAndClient(&configShallowCopy, httpClient)
+	if err != nil {
+		return nil, err
+	}
 
 	cs.DiscoveryClient, err = discovery.NewDiscoveryClientForConfigAndClient(&configShallowCopy, httpClient)
 	if err != nil {
@@ -127,6 +139,7 @@ func New(c rest.Interface) *Clientset {
 	var cs Clientset
 	cs.coreV1beta1 = corev1beta1.New(c)
 	cs.schedulingV1alpha1 = schedulingv1alpha1.New(c)
+	cs.typesV1beta1 = typesv1beta1.New(c)
 
 	cs.DiscoveryClient = discovery.NewDiscoveryClient(c)
 	return &cs

@@ -28,6 +28,7 @@ import (
 	core "github.com/fedhub/fedhub/generated/informers/externalversions/core"
 	internalinterfaces "github.com/fedhub/fedhub/generated/informers/externalversions/internalinterfaces"
 	scheduling "github.com/fedhub/fedhub/generated/informers/externalversions/scheduling"
+	types "github.com/fedhub/fedhub/generated/informers/externalversions/types"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -328,6 +329,7 @@ type SharedInformerFactory interface {
 
 	Core() core.Interface
 	Scheduling() scheduling.Interface
+	Types() types.Interface
 }
 
 func (f *sharedInformerFactory) Core() core.Interface {
@@ -336,4 +338,8 @@ func (f *sharedInformerFactory) Core() core.Interface {
 
 func (f *sharedInformerFactory) Scheduling() scheduling.Interface {
 	return scheduling.New(f, f.namespace, f.tweakListOptions)
+}
+
+func (f *sharedInformerFactory) Types() types.Interface {
+	return types.New(f, f.namespace, f.tweakListOptions)
 }

@@ -23,6 +23,7 @@ import (
 
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	v1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	cache "k8s.io/client-go/tools/cache"
 )
@@ -64,6 +65,32 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		// Group=scheduling.kubefed.io, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithResource("replicaschedulingpreferences"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Scheduling().V1alpha1().ReplicaSchedulingPreferences().Informer()}, nil
+
+		// Group=types.kubefed.io, Version=v1beta1
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedclusterroles"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedClusterRoles().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedconfigmaps"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedConfigMaps().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federateddaemonsets"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedDaemonSets().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federateddeployments"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedDeployments().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedingresses"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedIngresses().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedjobs"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedJobs().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatednamespaces"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedNamespaces().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedreplicasets"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedReplicaSets().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedsecrets"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedSecrets().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedservices"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedServices().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedserviceaccounts"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedServiceAccounts().Informer()}, nil
+	case typesv1beta1.SchemeGroupVersion.WithResource("federatedstatefulsets"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Types().V1beta1().FederatedStatefulSets().Informer()}, nil
 
 	}
 

@@ -25,6 +25,8 @@ import (
 	fakecorev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1/fake"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
 	fakeschedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1/fake"
+	typesv1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/types/v1beta1"
+	faketypesv1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/types/v1beta1/fake"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -146,4 +148,9 @@ func (c *Clientset) CoreV1beta1() corev1beta1.CoreV1beta1Interface {
 // SchedulingV1alpha1 retrieves the SchedulingV1alpha1Client
 func (c *Clientset) SchedulingV1alpha1() schedulingv1alpha1.SchedulingV1alpha1Interface {
 	return &fakeschedulingv1alpha1.FakeSchedulingV1alpha1{Fake: &c.Fake}
+}
+
+// TypesV1beta1 retrieves the TypesV1beta1Client
+func (c *Clientset) TypesV1beta1() typesv1beta1.TypesV1beta1Interface {
+	return &faketypesv1beta1.FakeTypesV1beta1{Fake: &c.Fake}
 }

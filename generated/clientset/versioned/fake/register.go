@@ -21,6 +21,7 @@ package fake
 import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -34,6 +35,7 @@ var codecs = serializer.NewCodecFactory(scheme)
 var localSchemeBuilder = runtime.SchemeBuilder{
 	corev1beta1.AddToScheme,
 	schedulingv1alpha1.AddToScheme,
+	typesv1beta1.AddToScheme,
 }
 
 // AddToScheme adds all types of this clientset into the given scheme. This allows composition
