@@ -26,7 +26,7 @@ done
 grep '^fedhub is ready' "${log}"
 
 export KUBECONFIG="${PWD}/.local/host.kubeconfig"
-for apiservice in v1beta1.core.kubefed.io v1alpha1.scheduling.kubefed.io; do
+for apiservice in v1beta1.core.kubefed.io v1alpha1.scheduling.kubefed.io v1beta1.types.kubefed.io; do
     available=$(kubectl get apiservice "${apiservice}" -o jsonpath='{.status.conditions[?(@.type=="Available")].status}')
     echo "APIService ${apiservice} Available=${available}"
     if [ "${available}" != "True" ]; then

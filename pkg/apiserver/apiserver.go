@@ -19,6 +19,8 @@ limitations under the License.
 package apiserver
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
@@ -31,6 +33,7 @@ import (
 	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
 	"github.com/fedhub/fedhub/registry/core/kubefedconfig"
 	"github.com/fedhub/fedhub/registry/scheduling/replicaschedulingpreference"
+	federatedtypes "github.com/fedhub/fedhub/registry/types"
 )
 
 // Config is the generic server configuration plus fedhub's own.
@@ -69,7 +72,32 @@ func (c CompletedConfig) New() (*Server, error) {
 			return nil, err
 		}
 	}
+	if err := c.installFederatedTypes(genericServer); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// installFederatedTypes serves types.kubefed.io from a handler that follows
+// the FederatedTypeConfigs, which a loopback informer watches once the server runs.
+func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericAPIServer) error {
+	handler := federatedtypes.NewHandler(federatedtypes.Config{
+		Scheme:            Scheme,
+		Codecs:            Codecs,
+		RESTOptionsGetter: c.GenericConfig.RESTOptionsGetter,
+		Authorizer:        c.GenericConfig.Authorization.Authorizer,
+		Admission:         c.GenericConfig.AdmissionControl,
+		MaxRequestBody:    c.GenericConfig.MaxRequestBodyBytes,
+		MinRequestTimeout: time.Duration(c.GenericConfig.MinRequestTimeout) * time.Second,
+		Discovery:         server.AggregatedDiscoveryGroupManager,
+	})
+	prefix := "/apis/" + federatedtypes.GroupVersion.Group
+	server.Handler.NonGoRestfulMux.Handle(prefix, handler)
+	server.Handler.NonGoRestfulMux.UnlistedHandlePrefix(prefix+"/", handler)
+	server.DiscoveryGroupManager.AddGroup(federatedtypes.APIGroup())
+	return server.AddPostStartHook("fedhub-federated-types", func(hookContext genericapiserver.PostStartHookContext) error {
+		return followTypeConfigs(hookContext, hookContext.LoopbackClientConfig, handler)
+	})
 }
 
 func (c CompletedConfig) coreGroup() (*genericapiserver.APIGroupInfo, error) {

@@ -47,6 +47,8 @@ func init() {
 	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
 	Scheme.AddUnversionedTypes(unversioned,
 		&metav1.Status{},
+		// Federated kinds are not in the scheme: their watch events must encode without conversion.
+		&metav1.WatchEvent{},
 		&metav1.APIVersions{},
 		&metav1.APIGroupList{},
 		&metav1.APIGroup{},

@@ -1,0 +1,65 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
+	informers "github.com/fedhub/fedhub/generated/informers/externalversions"
+	federatedtypes "github.com/fedhub/fedhub/registry/types"
+)
+
+// followTypeConfigs keeps the federated-types handler serving exactly the
+// kinds the stored FederatedTypeConfigs name. It returns once the first set
+// is served, so that readiness waits for it, and keeps following until ctx ends.
+func followTypeConfigs(ctx context.Context, loopback *rest.Config, handler *federatedtypes.Handler) error {
+	client, err := clientset.NewForConfig(loopback)
+	if err != nil {
+		return err
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	typeConfigs := factory.Core().V1beta1().FederatedTypeConfigs()
+	lister := typeConfigs.Lister()
+	refresh := func() {
+		all, err := lister.List(labels.Everything())
+		if err != nil {
+			return // the lister reads a local cache; it does not fail
+		}
+		handler.SetTypeConfigs(all)
+	}
+	if _, err := typeConfigs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { refresh() },
+		UpdateFunc: func(any, any) { refresh() },
+		DeleteFunc: func(any) { refresh() },
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	for informer, synced := range factory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			return fmt.Errorf("the %v cache did not sync", informer)
+		}
+	}
+	refresh()
+	return nil
+}

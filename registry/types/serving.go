@@ -1,0 +1,132 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package types serves the federated kinds of types.kubefed.io: one
+// unstructured store per FederatedTypeConfig, behind a handler that is
+// rebuilt whenever the type configs change.
+package types
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/endpoints/handlers"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+)
+
+// GroupVersion is the only group version of the federated kinds.
+var GroupVersion = schema.GroupVersion{Group: "types.kubefed.io", Version: "v1beta1"}
+
+// servingInfo is what serves one federated kind.
+type servingInfo struct {
+	resource      metav1.APIResource
+	storage       customresource.CustomResourceStorage
+	scope, status *handlers.RequestScope
+	propagationOn bool
+}
+
+// dependencies are what every serving info is built with.
+type dependencies struct {
+	scheme     *runtime.Scheme
+	optsGetter generic.RESTOptionsGetter
+	authorizer authorizer.Authorizer
+	maxBody    int64
+}
+
+// newServingInfo builds the store and request scopes of the federated type an FTC names.
+func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*servingInfo, error) {
+	federated := ftc.Spec.FederatedType
+	if federated.Group != GroupVersion.Group || federated.Version != GroupVersion.Version {
+		return nil, fmt.Errorf("federated type %s/%s is not served: fedhub serves %s", federated.Group, federated.Version, GroupVersion)
+	}
+	namespaced := federated.Scope == corev1beta1.NamespaceScoped
+	kind := GroupVersion.WithKind(federated.Kind)
+	listKind := GroupVersion.WithKind(federated.Kind + "List")
+	resource := GroupVersion.WithResource(federated.PluralName)
+	singular := GroupVersion.WithResource(strings.ToLower(federated.Kind))
+
+	structural, validator, statusValidator, err := federatedValidators()
+	if err != nil {
+		return nil, err
+	}
+	typer := newObjectTyper(deps.scheme)
+	strategy := customresource.NewStrategy(typer, namespaced, kind, validator, statusValidator, structural,
+		&apiextensions.CustomResourceSubresourceStatus{}, nil, nil)
+	storage, err := customresource.NewStorage(resource.GroupResource(), singular.GroupResource(), kind, listKind, strategy,
+		restOptionsGetter{deps.optsGetter}, []string{"federated"}, rest.NewDefaultTableConvertor(resource.GroupResource()), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	serializer := newNegotiatedSerializer(deps.scheme)
+	parameterScheme := runtime.NewScheme()
+	parameterScheme.AddUnversionedTypes(GroupVersion, &metav1.ListOptions{}, &metav1.GetOptions{}, &metav1.DeleteOptions{})
+	scope := handlers.RequestScope{
+		Namer:               handlers.ContextBasedNaming{Namer: meta.NewAccessor(), ClusterScoped: !namespaced},
+		Serializer:          serializer,
+		ParameterCodec:      runtime.NewParameterCodec(parameterScheme),
+		StandardSerializers: serializer.SupportedMediaTypes(),
+		Creater:             objectCreater{},
+		Convertor:           serializer.convertor,
+		Defaulter:           deps.scheme,
+		Typer:               serializer.typer,
+		UnsafeConvertor:     serializer.convertor,
+		Resource:            resource,
+		Kind:                kind,
+		HubGroupVersion:     GroupVersion,
+		MetaGroupVersion:    metav1.SchemeGroupVersion,
+		TableConvertor:      storage.CustomResource,
+		Authorizer:          deps.authorizer,
+		MaxRequestBodyBytes: deps.maxBody,
+	}
+	statusScope := scope
+	statusScope.Subresource = "status"
+	if scope.FieldManager, err = fieldManager(scope, storage.CustomResource.GetResetFields(), ""); err != nil {
+		return nil, err
+	}
+	if statusScope.FieldManager, err = fieldManager(statusScope, storage.Status.GetResetFields(), "status"); err != nil {
+		return nil, err
+	}
+
+	verbs := metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	return &servingInfo{
+		resource: metav1.APIResource{
+			Name: federated.PluralName, SingularName: singular.Resource, Namespaced: namespaced,
+			Kind: federated.Kind, Verbs: verbs, Categories: []string{"federated"},
+		},
+		storage: storage, scope: &scope, status: &statusScope,
+		propagationOn: ftc.Spec.Propagation == corev1beta1.PropagationEnabled,
+	}, nil
+}
+
+// fieldManager tracks managed fields for server-side apply. The template's
+// shape is the target type's, unknown here, so fields are deduced from the objects.
+func fieldManager(scope handlers.RequestScope, resetFields map[fieldpath.APIVersion]*fieldpath.Set, subresource string) (*managedfields.FieldManager, error) {
+	return managedfields.NewDefaultCRDFieldManager(managedfields.NewDeducedTypeConverter(), scope.Convertor, scope.Defaulter,
+		scope.Creater, scope.Kind, scope.HubGroupVersion, subresource, fieldpath.NewExcludeFilterSetMap(resetFields))
+}
