@@ -19,6 +19,7 @@ limitations under the License.
 package apiserver
 
 import (
+	"context"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,7 +64,12 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{GenericAPIServer: genericServer}
-	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){c.coreGroup, c.schedulingGroup} {
+	federated, err := c.installFederatedTypes(genericServer)
+	if err != nil {
+		return nil, err
+	}
+	coreGroup := func() (*genericapiserver.APIGroupInfo, error) { return c.coreGroup(federated) }
+	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){coreGroup, c.schedulingGroup} {
 		info, err := group()
 		if err != nil {
 			return nil, err
@@ -72,15 +78,12 @@ func (c CompletedConfig) New() (*Server, error) {
 			return nil, err
 		}
 	}
-	if err := c.installFederatedTypes(genericServer); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
 // installFederatedTypes serves types.kubefed.io from a handler that follows
 // the FederatedTypeConfigs, which a loopback informer watches once the server runs.
-func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericAPIServer) error {
+func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericAPIServer) (*federatedtypes.Handler, error) {
 	handler := federatedtypes.NewHandler(federatedtypes.Config{
 		Scheme:            Scheme,
 		Codecs:            Codecs,
@@ -95,12 +98,15 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 	server.Handler.NonGoRestfulMux.Handle(prefix, handler)
 	server.Handler.NonGoRestfulMux.UnlistedHandlePrefix(prefix+"/", handler)
 	server.DiscoveryGroupManager.AddGroup(federatedtypes.APIGroup())
-	return server.AddPostStartHook("fedhub-federated-types", func(hookContext genericapiserver.PostStartHookContext) error {
+	server.RegisterDestroyFunc(handler.Destroy)
+	return handler, server.AddPostStartHook("fedhub-federated-types", func(hookContext genericapiserver.PostStartHookContext) error {
 		return followTypeConfigs(hookContext, hookContext.LoopbackClientConfig, handler)
 	})
 }
 
-func (c CompletedConfig) coreGroup() (*genericapiserver.APIGroupInfo, error) {
+// coreGroup serves core.kubefed.io; deleting an FTC is refused while the
+// federated kind it enables has objects.
+func (c CompletedConfig) coreGroup(federated *federatedtypes.Handler) (*genericapiserver.APIGroupInfo, error) {
 	optsGetter := c.GenericConfig.RESTOptionsGetter
 	clusters, clusterStatus, err := kubefedcluster.NewREST(Scheme, optsGetter)
 	if err != nil {
@@ -110,10 +116,13 @@ func (c CompletedConfig) coreGroup() (*genericapiserver.APIGroupInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	typeConfigs, typeConfigStatus, err := federatedtypeconfig.NewREST(Scheme, optsGetter)
+	typeConfigStore, typeConfigStatus, err := federatedtypeconfig.NewREST(Scheme, optsGetter)
 	if err != nil {
 		return nil, err
 	}
+	typeConfigs := federatedtypeconfig.WithDeleteProtection(typeConfigStore, func(ctx context.Context, typeConfig *core.FederatedTypeConfig) ([]string, error) {
+		return federated.ObjectsOf(ctx, typeConfig.UID, 5)
+	})
 	info := genericapiserver.NewDefaultAPIGroupInfo(core.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	info.VersionedResourcesStorageMap[corev1beta1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"kubefedclusters":             clusters,

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
 
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	informers "github.com/fedhub/fedhub/generated/informers/externalversions"
@@ -61,5 +62,9 @@ func followTypeConfigs(ctx context.Context, loopback *rest.Config, handler *fede
 		}
 	}
 	refresh()
+	if err := ensureDefaults(ctx, client); err != nil {
+		// The API serves without them; a user can create them, and the next start retries.
+		klog.ErrorS(err, "Creating the default federated types")
+	}
 	return nil
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package types
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -27,7 +28,9 @@ import (
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apiserver/pkg/admission"
@@ -68,6 +71,7 @@ type Handler struct {
 	mu    sync.Mutex
 	built map[types.UID]builtFrom
 
+	admission      admission.Interface
 	groupHandler   http.Handler
 	versionHandler http.Handler
 }
@@ -87,6 +91,13 @@ func NewHandler(config Config) *Handler {
 	}
 	empty := map[string]*servingInfo{}
 	h.served.Store(&empty)
+	// Federated specs are checked after any configured admission, as the
+	// strategy of a built-in kind validates after admission plugins.
+	validators := []admission.Interface{specValidation{}}
+	if config.Admission != nil {
+		validators = append([]admission.Interface{config.Admission}, validators...)
+	}
+	h.admission = admission.NewChainHandler(validators...)
 	h.groupHandler = discovery.NewAPIGroupHandler(config.Codecs, APIGroup())
 	h.versionHandler = discovery.NewAPIVersionHandler(config.Codecs, GroupVersion, discovery.APIResourceListerFunc(h.apiResources))
 	return h
@@ -135,6 +146,43 @@ func (h *Handler) SetTypeConfigs(ftcs []*corev1beta1.FederatedTypeConfig) {
 	h.built = kept
 	h.updateAggregatedDiscovery(served)
 	klog.V(2).InfoS("Federated types served", "resources", len(served))
+}
+
+// Destroy releases every store; the server calls it after it stopped serving.
+func (h *Handler) Destroy() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, built := range h.built {
+		built.info.storage.CustomResource.DestroyFunc()
+	}
+	h.built = map[types.UID]builtFrom{}
+	empty := map[string]*servingInfo{}
+	h.served.Store(&empty)
+}
+
+// ObjectsOf lists up to limit objects of the federated kind the FTC with the
+// given UID enables, as [namespace/]name; none when the kind is not served.
+func (h *Handler) ObjectsOf(ctx context.Context, typeConfig types.UID, limit int64) ([]string, error) {
+	h.mu.Lock()
+	built, ok := h.built[typeConfig]
+	h.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	// Across all namespaces, whatever namespace the asking request is in.
+	listed, err := built.info.storage.CustomResource.List(apirequest.WithNamespace(ctx, ""), &metainternalversion.ListOptions{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, item := range listed.(*unstructured.UnstructuredList).Items {
+		name := item.GetName()
+		if item.GetNamespace() != "" {
+			name = item.GetNamespace() + "/" + name
+		}
+		names = append(names, name)
+	}
+	return names, nil
 }
 
 // apiResources lists the served kinds and their status subresources for discovery.
@@ -230,7 +278,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 var patchTypes = []string{string(types.JSONPatchType), string(types.MergePatchType), string(types.ApplyYAMLPatchType)}
 
 func (h *Handler) resourceHandler(info *servingInfo, verb string) http.HandlerFunc {
-	storage, scope, admit := info.storage.CustomResource, info.scope, h.config.Admission
+	storage, scope, admit := info.storage.CustomResource, info.scope, h.admission
 	switch verb {
 	case "get":
 		return handlers.GetResource(storage, scope)
@@ -253,7 +301,7 @@ func (h *Handler) resourceHandler(info *servingInfo, verb string) http.HandlerFu
 }
 
 func (h *Handler) statusHandler(info *servingInfo, verb string) http.HandlerFunc {
-	storage, scope, admit := info.storage.Status, info.status, h.config.Admission
+	storage, scope, admit := info.storage.Status, info.status, h.admission
 	switch verb {
 	case "get":
 		return handlers.GetResource(storage, scope)

@@ -33,7 +33,6 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers"
 	"k8s.io/apiserver/pkg/registry/generic"
-	"k8s.io/apiserver/pkg/registry/rest"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -74,11 +73,15 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	if err != nil {
 		return nil, err
 	}
+	table, err := newTableConvertor()
+	if err != nil {
+		return nil, err
+	}
 	typer := newObjectTyper(deps.scheme)
 	strategy := customresource.NewStrategy(typer, namespaced, kind, validator, statusValidator, structural,
 		&apiextensions.CustomResourceSubresourceStatus{}, nil, nil)
 	storage, err := customresource.NewStorage(resource.GroupResource(), singular.GroupResource(), kind, listKind, strategy,
-		restOptionsGetter{deps.optsGetter}, []string{"federated"}, rest.NewDefaultTableConvertor(resource.GroupResource()), nil)
+		restOptionsGetter{deps.optsGetter}, []string{"federated"}, table, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -35,9 +35,7 @@ const hostDiscoveryTimeout = 3 * time.Minute
 func TestFederatedDeploymentThroughHost(t *testing.T) {
 	sharedFederation(t)
 	host := hostKubeconfig()
-	mustKubectlAs(t, host, "apply", "-f", "testdata/kubefed/federatedtypeconfig.yaml")
-	defer mustKubectlAs(t, host, "delete", "-f", "testdata/kubefed/federatedtypeconfig.yaml", "--ignore-not-found")
-
+	// deployments.apps is federated from the first start, as in KubeFed.
 	var lastErr string
 	err := wait.PollUntilContextTimeout(context.Background(), time.Second, hostDiscoveryTimeout, true, func(context.Context) (bool, error) {
 		out, errOut, err := kubectlAs(host, "api-resources", "--api-group=types.kubefed.io", "-o", "name")
@@ -57,6 +55,11 @@ func TestFederatedDeploymentThroughHost(t *testing.T) {
 		`jsonpath={.spec.template.metadata.name} {.spec.template.spec.replicas} {.spec.template.spec.template.spec.containers[0].image} {.spec.placement.clusters[0].name} {.spec.overrides[0].clusterName} {.spec.overrides[0].clusterOverrides[0].path}={.spec.overrides[0].clusterOverrides[0].value}`)
 	if want := "mynginx 3 nginx:latest member-1 member-1 /spec/replicas=1"; got != want {
 		t.Errorf("read back %q, want %q", got, want)
+	}
+	table := mustKubectlAs(t, host, "get", "federateddeployments", "-n", "kubefed-users", "-o", "wide")
+	assertColumns(t, table, "NAME", "AGE", "PROPAGATION", "REASON", "CLUSTERS")
+	if !strings.Contains(table, "member-1") {
+		t.Errorf("the wide table does not show the placed cluster:\n%s", table)
 	}
 	mustKubectlAs(t, host, "delete", "-n", "kubefed-users", "-f", "testdata/kubefed/federateddeployment.yaml")
 }

@@ -168,6 +168,24 @@ func TestFederatedTypeFollowsItsTypeConfig(t *testing.T) {
 		t.Errorf("a status write changed the template size to %d", size)
 	}
 
+	// The FTC cannot go while its objects exist, and the refusal names them.
+	err = typeConfigs.Delete(ctx, "widgets.example.com", metav1.DeleteOptions{})
+	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "default/blue") {
+		t.Errorf("deleting the FTC of a type in use: got %v, want a Conflict naming default/blue", err)
+	}
+	before, err := typeConfigs.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = typeConfigs.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	if !apierrors.IsConflict(err) {
+		t.Errorf("deleting every FTC while one type is in use: got %v, want a Conflict", err)
+	}
+	if after, err := typeConfigs.List(ctx, metav1.ListOptions{}); err != nil || len(after.Items) != len(before.Items) {
+		t.Errorf("a refused deletecollection deleted FTCs: %d before, %d after (%v)", len(before.Items), len(after.Items), err)
+	}
+	waitForDiscovery(t, server, "federatedwidgets", true)
+
 	for _, name := range []string{"blue", "red"} {
 		if err := widgets.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 			t.Errorf("delete %s: %v", name, err)
@@ -218,6 +236,26 @@ func TestFederatedTypeRejectsMalformedSpec(t *testing.T) {
 		{"overrides without a cluster name", func(w *unstructured.Unstructured) {
 			_ = unstructured.SetNestedSlice(w.Object, []any{map[string]any{}}, "spec", "overrides")
 		}, "spec.overrides[0].clusterName"},
+		{"override of the object's name", func(w *unstructured.Unstructured) {
+			_ = unstructured.SetNestedSlice(w.Object, []any{map[string]any{"clusterName": "member-1",
+				"clusterOverrides": []any{map[string]any{"path": "/metadata/name", "value": "other"}}}}, "spec", "overrides")
+		}, "spec.overrides[0].clusterOverrides[0].path"},
+		{"unknown override op", func(w *unstructured.Unstructured) {
+			_ = unstructured.SetNestedSlice(w.Object, []any{map[string]any{"clusterName": "member-1",
+				"clusterOverrides": []any{map[string]any{"op": "move", "path": "/spec/size", "value": int64(1)}}}}, "spec", "overrides")
+		}, "spec.overrides[0].clusterOverrides[0].op"},
+		{"two override entries for one cluster", func(w *unstructured.Unstructured) {
+			_ = unstructured.SetNestedSlice(w.Object, []any{map[string]any{"clusterName": "member-1"},
+				map[string]any{"clusterName": "member-1"}}, "spec", "overrides")
+		}, "spec.overrides[1].clusterName"},
+		{"one path twice for a cluster", func(w *unstructured.Unstructured) {
+			_ = unstructured.SetNestedSlice(w.Object, []any{map[string]any{"clusterName": "member-1", "clusterOverrides": []any{
+				map[string]any{"path": "/spec/size", "value": int64(1)}, map[string]any{"path": "/spec/size", "value": int64(2)}}}}, "spec", "overrides")
+		}, "spec.overrides[0].clusterOverrides[1].path"},
+		{"malformed cluster selector", func(w *unstructured.Unstructured) {
+			_ = unstructured.SetNestedField(w.Object, map[string]any{"matchExpressions": []any{
+				map[string]any{"key": "tier", "operator": "Near"}}}, "spec", "placement", "clusterSelector")
+		}, "spec.placement.clusterSelector.matchExpressions[0].operator"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,29 +265,21 @@ func TestFederatedTypeRejectsMalformedSpec(t *testing.T) {
 			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("got %v, want Invalid naming %s", err, tc.field)
 			}
+			// Nothing of a refused object is stored.
+			if _, err := client.Resource(federatedWidgets).Namespace("default").Get(ctx, "bad", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("the refused object is readable: %v", err)
+			}
 		})
 	}
 }
 
-// TestGeneratedClientsetServesFederatedDeployments: with the deployments FTC,
-// a program creates and watches FederatedDeployments with the typed clientset,
+// TestGeneratedClientsetServesFederatedDeployments: a program creates and watches FederatedDeployments with the typed clientset,
 // and KubeFed's manifest keeps its template, placement and overrides.
 func TestGeneratedClientsetServesFederatedDeployments(t *testing.T) {
 	server := startFedhub(t, t.TempDir())
 	defer server.stop()
 	ctx := context.Background()
-	_, err := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace).Create(ctx, &corev1beta1.FederatedTypeConfig{
-		ObjectMeta: objectMetaIn("deployments.apps", nil),
-		Spec: corev1beta1.FederatedTypeConfigSpec{
-			TargetType: corev1beta1.APIResource{Group: "apps", Version: "v1", Kind: "Deployment", PluralName: "deployments", Scope: corev1beta1.NamespaceScoped},
-			FederatedType: corev1beta1.APIResource{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedDeployment",
-				PluralName: "federateddeployments", Scope: corev1beta1.NamespaceScoped},
-			Propagation: corev1beta1.PropagationEnabled,
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// deployments.apps is one of the types federated from the first start.
 	waitForDiscovery(t, server, "federateddeployments", true)
 
 	manifest, err := os.ReadFile(filepath.Join("..", "e2e", "testdata", "kubefed", "federateddeployment.yaml"))

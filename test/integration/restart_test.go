@@ -68,7 +68,7 @@ func createOneOfEach(ctx context.Context, t *testing.T, client clientset.Interfa
 		t.Fatal(err)
 	}
 	config, err := core.KubeFedConfigs(federationNamespace).Create(ctx, &corev1beta1.KubeFedConfig{
-		ObjectMeta: objectMetaIn("kubefed", nil), Spec: corev1beta1.KubeFedConfigSpec{Scope: corev1beta1.NamespaceScoped},
+		ObjectMeta: objectMetaIn("tuned", nil), Spec: corev1beta1.KubeFedConfigSpec{Scope: corev1beta1.NamespaceScoped},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func readOneOfEach(ctx context.Context, t *testing.T, client clientset.Interface
 			return core.KubeFedClusters(federationNamespace).Get(ctx, "member", metav1.GetOptions{})
 		},
 		"KubeFedConfig": func() (runtime.Object, error) {
-			return core.KubeFedConfigs(federationNamespace).Get(ctx, "kubefed", metav1.GetOptions{})
+			return core.KubeFedConfigs(federationNamespace).Get(ctx, "tuned", metav1.GetOptions{})
 		},
 		"FederatedTypeConfig": func() (runtime.Object, error) {
 			return core.FederatedTypeConfigs(federationNamespace).Get(ctx, "widgets", metav1.GetOptions{})

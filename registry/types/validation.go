@@ -1,0 +1,161 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package types
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/admission"
+)
+
+// overrideOps are the JSON-patch operations an override may use; empty means replace.
+var overrideOps = []string{"add", "remove", "replace"}
+
+// forbiddenOverridePaths would make a member object another object than the federated one.
+var forbiddenOverridePaths = map[string]bool{
+	"/metadata/name": true, "/metadata/namespace": true, "/metadata/generateName": true, "/kind": true, "/apiVersion": true,
+}
+
+// ValidateFederatedSpec checks what the schema cannot: placement names and
+// selector, and overrides that KubeFed let through and failed on later.
+func ValidateFederatedSpec(object map[string]any) field.ErrorList {
+	spec := field.NewPath("spec")
+	errs := validatePlacement(object, spec.Child("placement"))
+	return append(errs, validateOverrides(object, spec.Child("overrides"))...)
+}
+
+func validatePlacement(object map[string]any, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	clusters, _, _ := unstructured.NestedSlice(object, "spec", "placement", "clusters")
+	seen := map[string]bool{}
+	for i, c := range clusters {
+		name, _ := c.(map[string]any)["name"].(string)
+		namePath := path.Child("clusters").Index(i).Child("name")
+		switch {
+		case name == "":
+			errs = append(errs, field.Required(namePath, "a KubeFedCluster name"))
+		case seen[name]:
+			errs = append(errs, field.Duplicate(namePath, name))
+		default:
+			for _, msg := range utilvalidation.IsDNS1123Subdomain(name) {
+				errs = append(errs, field.Invalid(namePath, name, msg))
+			}
+		}
+		seen[name] = true
+	}
+	if raw, found, _ := unstructured.NestedFieldNoCopy(object, "spec", "placement", "clusterSelector"); found && raw != nil {
+		selector := &metav1.LabelSelector{}
+		selectorPath := path.Child("clusterSelector")
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(map[string]any), selector); err != nil {
+			errs = append(errs, field.Invalid(selectorPath, raw, err.Error()))
+		} else {
+			errs = append(errs, metav1validation.ValidateLabelSelector(selector, metav1validation.LabelSelectorValidationOptions{}, selectorPath)...)
+		}
+	}
+	return errs
+}
+
+func validateOverrides(object map[string]any, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	overrides, _, _ := unstructured.NestedSlice(object, "spec", "overrides")
+	clusters := map[string]bool{}
+	for i, o := range overrides {
+		entry, _ := o.(map[string]any)
+		entryPath := path.Index(i)
+		if name, _ := entry["clusterName"].(string); name != "" {
+			if clusters[name] {
+				errs = append(errs, field.Duplicate(entryPath.Child("clusterName"), name))
+			}
+			clusters[name] = true
+		}
+		changes, _ := entry["clusterOverrides"].([]any)
+		paths := map[string]bool{}
+		for j, c := range changes {
+			change, _ := c.(map[string]any)
+			errs = append(errs, validateOverride(change, paths, entryPath.Child("clusterOverrides").Index(j))...)
+		}
+	}
+	return errs
+}
+
+// validateOverride checks one JSON-patch operation; paths collects the cluster's paths so far.
+func validateOverride(change map[string]any, paths map[string]bool, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	op, _ := change["op"].(string)
+	if op != "" && !contains(overrideOps, op) {
+		errs = append(errs, field.NotSupported(path.Child("op"), op, overrideOps))
+	}
+	pointer, _ := change["path"].(string)
+	pointerPath := path.Child("path")
+	switch {
+	case pointer == "":
+		// The schema already requires it.
+	case !strings.HasPrefix(pointer, "/"):
+		errs = append(errs, field.Invalid(pointerPath, pointer, "must be a JSON pointer starting with /"))
+	case forbiddenOverridePaths[pointer]:
+		errs = append(errs, field.Forbidden(pointerPath, fmt.Sprintf("%s is the federated object's own; it cannot differ per cluster", pointer)))
+	case paths[pointer]:
+		errs = append(errs, field.Duplicate(pointerPath, pointer))
+	}
+	paths[pointer] = true
+	if _, hasValue := change["value"]; !hasValue && op != "remove" {
+		errs = append(errs, field.Required(path.Child("value"), "add and replace need a value"))
+	}
+	return errs
+}
+
+func contains(values []string, value string) bool {
+	for _, v := range values {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// specValidation is the admission step that applies ValidateFederatedSpec to
+// every create and update of a federated object.
+type specValidation struct{}
+
+var _ admission.ValidationInterface = specValidation{}
+
+func (specValidation) Handles(operation admission.Operation) bool {
+	return operation == admission.Create || operation == admission.Update
+}
+
+func (specValidation) Validate(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	if a.GetSubresource() != "" {
+		return nil
+	}
+	object, ok := a.GetObject().(*unstructured.Unstructured)
+	if !ok {
+		return nil
+	}
+	if errs := ValidateFederatedSpec(object.Object); len(errs) > 0 {
+		return apierrors.NewInvalid(a.GetKind().GroupKind(), a.GetName(), errs)
+	}
+	return nil
+}
