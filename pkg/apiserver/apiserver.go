@@ -30,6 +30,7 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
 	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
 	"github.com/fedhub/fedhub/registry/core/kubefedconfig"
@@ -93,6 +94,7 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 		MaxRequestBody:    c.GenericConfig.MaxRequestBodyBytes,
 		MinRequestTimeout: time.Duration(c.GenericConfig.MinRequestTimeout) * time.Second,
 		Discovery:         server.AggregatedDiscoveryGroupManager,
+		TargetSchemas:     federatedtypes.NewTargetSchemas(generatedopenapi.GetOpenAPIDefinitions),
 	})
 	prefix := "/apis/" + federatedtypes.GroupVersion.Group
 	server.Handler.NonGoRestfulMux.Handle(prefix, handler)

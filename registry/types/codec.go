@@ -19,6 +19,8 @@ package types
 import (
 	"fmt"
 
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apiextensions-apiserver/pkg/crdserverscheme"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -100,19 +102,20 @@ func (c objectConvertor) ConvertFieldLabel(gvk schema.GroupVersionKind, label, v
 
 // negotiatedSerializer serves federated objects as JSON and YAML.
 type negotiatedSerializer struct {
-	scheme    *runtime.Scheme
-	typer     objectTyper
-	convertor objectConvertor
-	media     []runtime.SerializerInfo
+	scheme     *runtime.Scheme
+	typer      objectTyper
+	convertor  objectConvertor
+	media      []runtime.SerializerInfo
+	structural *structuralschema.Structural
 }
 
-func newNegotiatedSerializer(scheme *runtime.Scheme) negotiatedSerializer {
+func newNegotiatedSerializer(scheme *runtime.Scheme, structural *structuralschema.Structural) negotiatedSerializer {
 	typer, creater := newObjectTyper(scheme), objectCreater{}
 	serializer := func(options json.SerializerOptions) *json.Serializer {
 		return json.NewSerializerWithOptions(json.DefaultMetaFactory, creater, typer, options)
 	}
 	return negotiatedSerializer{
-		scheme: scheme, typer: typer, convertor: objectConvertor{scheme: scheme},
+		scheme: scheme, typer: typer, convertor: objectConvertor{scheme: scheme}, structural: structural,
 		media: []runtime.SerializerInfo{
 			{
 				MediaType: runtime.ContentTypeJSON, MediaTypeType: "application", MediaTypeSubType: "json", EncodesAsText: true,
@@ -139,7 +142,45 @@ func (s negotiatedSerializer) EncoderForVersion(encoder runtime.Encoder, gv runt
 }
 
 func (s negotiatedSerializer) DecoderToVersion(decoder runtime.Decoder, gv runtime.GroupVersioner) runtime.Decoder {
-	return versioning.NewCodec(nil, decoder, s.convertor, s.scheme, s.typer, s.scheme, nil, gv, "federatedTypes")
+	strict := false
+	if serializer, ok := decoder.(*json.Serializer); ok {
+		strict = serializer.IsStrict()
+	}
+	pruning := pruningDecoder{delegate: decoder, structural: s.structural, strict: strict}
+	return versioning.NewCodec(nil, pruning, s.convertor, s.scheme, s.typer, s.scheme, nil, gv, "federatedTypes")
+}
+
+// pruningDecoder drops the fields the schema does not know, as for a custom
+// resource, and reports them when the request asked for strict field validation.
+type pruningDecoder struct {
+	delegate   runtime.Decoder
+	structural *structuralschema.Structural
+	strict     bool
+}
+
+func (d pruningDecoder) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
+	obj, gvk, err := d.delegate.Decode(data, defaults, into)
+	var strictErrs []error
+	if err != nil {
+		strictErr, ok := runtime.AsStrictDecodingError(err)
+		if !ok || obj == nil {
+			return nil, gvk, err
+		}
+		strictErrs = strictErr.Errors()
+	}
+	object, ok := obj.(*unstructured.Unstructured)
+	if !ok || d.structural == nil {
+		return obj, gvk, err
+	}
+	unknown := structuralpruning.PruneWithOptions(object.Object, d.structural, true,
+		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: d.strict})
+	for _, path := range unknown {
+		strictErrs = append(strictErrs, fmt.Errorf("unknown field %q", path))
+	}
+	if d.strict && len(strictErrs) > 0 {
+		return obj, gvk, runtime.NewStrictDecodingError(strictErrs)
+	}
+	return obj, gvk, nil
 }
 
 // restOptionsGetter stores federated objects as the JSON they were sent as.

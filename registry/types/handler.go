@@ -41,6 +41,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/warning"
 	"k8s.io/klog/v2"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -55,6 +56,8 @@ type Config struct {
 	Admission         admission.Interface
 	MaxRequestBody    int64
 	MinRequestTimeout time.Duration
+	// TargetSchemas knows the schemas of built-in target types.
+	TargetSchemas *TargetSchemas
 	// Discovery is the server's aggregated discovery, updated as types come and go.
 	Discovery discoveryaggregated.ResourceManager
 }
@@ -86,7 +89,7 @@ func NewHandler(config Config) *Handler {
 	h := &Handler{
 		config: config,
 		deps: dependencies{scheme: config.Scheme, optsGetter: config.RESTOptionsGetter,
-			authorizer: config.Authorizer, maxBody: config.MaxRequestBody},
+			authorizer: config.Authorizer, maxBody: config.MaxRequestBody, targets: config.TargetSchemas},
 		built: map[types.UID]builtFrom{},
 	}
 	empty := map[string]*servingInfo{}
@@ -260,6 +263,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		info.resource.Namespaced && !namespacedRequest && requestInfo.Verb != "list" && requestInfo.Verb != "watch" && requestInfo.Verb != "deletecollection" {
 		h.fail(w, req, notFound)
 		return
+	}
+	if !info.templateKnown && (requestInfo.Verb == "create" || requestInfo.Verb == "update" || requestInfo.Verb == "patch") {
+		warning.AddWarning(req.Context(), "", fmt.Sprintf("the schema of %s templates is unknown: the template is stored without validation", info.resource.Kind))
 	}
 	var handler http.HandlerFunc
 	switch requestInfo.Subresource {

@@ -23,9 +23,9 @@ import (
 )
 
 // federatedSchema is the OpenAPI schema of a Federated<Kind>: KubeFed's
-// template, placement and overrides, and its status. The template is any
-// object here; it is checked against the target type by the strategy.
-func federatedSchema() *apiextensions.JSONSchemaProps {
+// template, placement and overrides, and its status. template is the target
+// type's schema, or nil when it is unknown and any object is accepted.
+func federatedSchema(template *apiextensions.JSONSchemaProps) *apiextensions.JSONSchemaProps {
 	preserve := true
 	anyObject := apiextensions.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}
 	anyValue := apiextensions.JSONSchemaProps{XPreserveUnknownFields: &preserve}
@@ -46,6 +46,10 @@ func federatedSchema() *apiextensions.JSONSchemaProps {
 			"clusterName":      str,
 			"clusterOverrides": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &override}},
 		}}
+	templateSchema := anyObject
+	if template != nil {
+		templateSchema = *template
+	}
 	return &apiextensions.JSONSchemaProps{
 		Type: "object",
 		Properties: map[string]apiextensions.JSONSchemaProps{
@@ -55,7 +59,7 @@ func federatedSchema() *apiextensions.JSONSchemaProps {
 			"spec": {
 				Type: "object",
 				Properties: map[string]apiextensions.JSONSchemaProps{
-					"template": anyObject,
+					"template": templateSchema,
 					"placement": {Type: "object", Properties: map[string]apiextensions.JSONSchemaProps{
 						"clusters": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &names}},
 						"clusterSelector": {Type: "object", Properties: map[string]apiextensions.JSONSchemaProps{
@@ -73,8 +77,8 @@ func federatedSchema() *apiextensions.JSONSchemaProps {
 
 // federatedValidators returns the structural schema and the validators of the
 // whole object and of its status.
-func federatedValidators() (*structuralschema.Structural, apiservervalidation.SchemaValidator, apiservervalidation.SchemaValidator, error) {
-	props := federatedSchema()
+func federatedValidators(template *apiextensions.JSONSchemaProps) (*structuralschema.Structural, apiservervalidation.SchemaValidator, apiservervalidation.SchemaValidator, error) {
+	props := federatedSchema(template)
 	structural, err := structuralschema.NewStructural(props)
 	if err != nil {
 		return nil, nil, nil, err

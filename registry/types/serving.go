@@ -47,6 +47,8 @@ type servingInfo struct {
 	storage       customresource.CustomResourceStorage
 	scope, status *handlers.RequestScope
 	propagationOn bool
+	// templateKnown is false when the target's schema is unknown and templates are not checked.
+	templateKnown bool
 }
 
 // dependencies are what every serving info is built with.
@@ -55,6 +57,7 @@ type dependencies struct {
 	optsGetter generic.RESTOptionsGetter
 	authorizer authorizer.Authorizer
 	maxBody    int64
+	targets    *TargetSchemas
 }
 
 // newServingInfo builds the store and request scopes of the federated type an FTC names.
@@ -69,9 +72,11 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	resource := GroupVersion.WithResource(federated.PluralName)
 	singular := GroupVersion.WithResource(strings.ToLower(federated.Kind))
 
-	structural, validator, statusValidator, err := federatedValidators()
+	target := schema.GroupVersionKind{Group: ftc.Spec.TargetType.Group, Version: ftc.Spec.TargetType.Version, Kind: ftc.Spec.TargetType.Kind}
+	template, templateKnown := deps.targets.TemplateSchema(target)
+	structural, validator, statusValidator, err := federatedValidators(template)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("schema of %s templates: %w", target, err)
 	}
 	table, err := newTableConvertor()
 	if err != nil {
@@ -86,7 +91,7 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 		return nil, err
 	}
 
-	serializer := newNegotiatedSerializer(deps.scheme)
+	serializer := newNegotiatedSerializer(deps.scheme, structural)
 	parameterScheme := runtime.NewScheme()
 	parameterScheme.AddUnversionedTypes(GroupVersion, &metav1.ListOptions{}, &metav1.GetOptions{}, &metav1.DeleteOptions{})
 	scope := handlers.RequestScope{
@@ -124,6 +129,7 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 		},
 		storage: storage, scope: &scope, status: &statusScope,
 		propagationOn: ftc.Spec.Propagation == corev1beta1.PropagationEnabled,
+		templateKnown: templateKnown,
 	}, nil
 }
 

@@ -62,4 +62,11 @@ func TestFederatedDeploymentThroughHost(t *testing.T) {
 		t.Errorf("the wide table does not show the placed cluster:\n%s", table)
 	}
 	mustKubectlAs(t, host, "delete", "-n", "kubefed-users", "-f", "testdata/kubefed/federateddeployment.yaml")
+
+	// The template is a Deployment: kubectl's strict field validation and the
+	// Deployment schema hold through the aggregated path too.
+	_, errOut, err := kubectlAs(host, "apply", "-n", "kubefed-users", "-f", "testdata/kubefed/federateddeployment-bad-template.yaml")
+	if err == nil || !strings.Contains(errOut, "spec.template.spec.replicas") {
+		t.Errorf("a template with replicas as text: err=%v, stderr=%s", err, errOut)
+	}
 }

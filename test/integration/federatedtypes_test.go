@@ -325,3 +325,78 @@ func itemNamesOf(list *unstructured.UnstructuredList) []string {
 	}
 	return names
 }
+
+// warningRecorder keeps the warnings the server sends.
+type warningRecorder struct{ warnings []string }
+
+func (r *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	r.warnings = append(r.warnings, text)
+}
+
+// TestTemplatesAreCheckedAgainstTheTarget: a FederatedDeployment's template is
+// validated as a Deployment, unknown template fields follow the request's
+// field validation, and a target without a known schema is stored with a warning.
+func TestTemplatesAreCheckedAgainstTheTarget(t *testing.T) {
+	server := startFedhub(t, t.TempDir())
+	defer server.stop()
+	ctx := context.Background()
+	waitForDiscovery(t, server, "federateddeployments", true)
+	client, err := dynamic.NewForConfig(server.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile(filepath.Join("..", "e2e", "testdata", "kubefed", "federateddeployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment := func(spoil func(*unstructured.Unstructured)) *unstructured.Unstructured {
+		object := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(manifest, &object.Object); err != nil {
+			t.Fatal(err)
+		}
+		spoil(object)
+		return object
+	}
+	deployments := client.Resource(schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"}).Namespace("default")
+
+	_, err = deployments.Create(ctx, deployment(func(d *unstructured.Unstructured) {
+		_ = unstructured.SetNestedField(d.Object, "three", "spec", "template", "spec", "replicas")
+	}), metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.template.spec.replicas") {
+		t.Errorf("replicas as text: got %v, want Invalid at spec.template.spec.replicas", err)
+	}
+
+	misspelt := func(d *unstructured.Unstructured) {
+		_ = unstructured.SetNestedField(d.Object, int64(2), "spec", "template", "spec", "replicass")
+	}
+	_, err = deployments.Create(ctx, deployment(misspelt), metav1.CreateOptions{FieldValidation: "Strict"})
+	if err == nil || !strings.Contains(err.Error(), `unknown field "spec.template.spec.replicass"`) {
+		t.Errorf("a misspelt template field with strict validation: got %v", err)
+	}
+	created, err := deployments.Create(ctx, deployment(misspelt), metav1.CreateOptions{FieldValidation: "Ignore"})
+	if err != nil {
+		t.Fatalf("a misspelt template field with validation ignored: %v", err)
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(created.Object, "spec", "template", "spec", "replicass"); found {
+		t.Error("an unknown template field was stored")
+	}
+
+	if _, err := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace).Create(ctx, widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForDiscovery(t, server, "federatedwidgets", true)
+	recorder := &warningRecorder{}
+	config := *server.config
+	config.WarningHandlerWithContext = nil
+	config.WarningHandler = recorder
+	warned, err := dynamic.NewForConfig(&config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := warned.Resource(federatedWidgets).Namespace("default").Create(ctx, federatedWidget("unchecked", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(recorder.warnings) != 1 || !strings.Contains(recorder.warnings[0], "FederatedWidget templates is unknown") {
+		t.Errorf("warnings for a template of unknown schema: %q", recorder.warnings)
+	}
+}

@@ -1,0 +1,190 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package types
+
+import (
+	"strings"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+)
+
+// maxSchemaDepth bounds the inlining of references: deeper (or recursive)
+// parts of a template are accepted as they are.
+const maxSchemaDepth = 32
+
+// Definitions whose Go types marshal to something other than their fields.
+var specialDefinitions = map[string]func() apiextensions.JSONSchemaProps{
+	"io.k8s.apimachinery.pkg.util.intstr.IntOrString": intOrString,
+	"io.k8s.apimachinery.pkg.api.resource.Quantity":   intOrString,
+	"io.k8s.apimachinery.pkg.apis.meta.v1.Time":       dateTime,
+	"io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime":  dateTime,
+	"io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1":   anyObject,
+	"io.k8s.apimachinery.pkg.runtime.RawExtension":    anyObject,
+}
+
+func intOrString() apiextensions.JSONSchemaProps {
+	return apiextensions.JSONSchemaProps{XIntOrString: true}
+}
+
+func dateTime() apiextensions.JSONSchemaProps {
+	return apiextensions.JSONSchemaProps{Type: "string", Format: "date-time"}
+}
+
+func anyObject() apiextensions.JSONSchemaProps {
+	preserve := true
+	return apiextensions.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}
+}
+
+// TargetSchemas finds the schema of a built-in target type among OpenAPI
+// definitions generated from k8s.io/api.
+type TargetSchemas struct {
+	definitions map[string]common.OpenAPIDefinition
+}
+
+// NewTargetSchemas indexes the definitions getDefinitions returns.
+func NewTargetSchemas(getDefinitions common.GetOpenAPIDefinitions) *TargetSchemas {
+	definitions := map[string]common.OpenAPIDefinition{}
+	for name, definition := range getDefinitions(func(name string) spec.Ref { return spec.MustCreateRef(name) }) {
+		definitions[modelNameOf(name)] = definition
+	}
+	return &TargetSchemas{definitions: definitions}
+}
+
+// modelNameOf turns a Go type path such as k8s.io/api/core/v1.Pod, which some
+// generated references still use, into its model name io.k8s.api.core.v1.Pod.
+func modelNameOf(name string) string {
+	domain, path, found := strings.Cut(name, "/")
+	if !found {
+		return name
+	}
+	labels := strings.Split(domain, ".")
+	for i, j := 0, len(labels)-1; i < j; i, j = i+1, j-1 {
+		labels[i], labels[j] = labels[j], labels[i]
+	}
+	return strings.Join(labels, ".") + "." + strings.ReplaceAll(path, "/", ".")
+}
+
+// modelName is the OpenAPI model name k8s.io/api gives a kind: its package
+// is the group's first label, "core" for the core group.
+func modelName(gvk schema.GroupVersionKind) string {
+	pkg, _, _ := strings.Cut(gvk.Group, ".")
+	if pkg == "" {
+		pkg = "core"
+	}
+	return "io.k8s.api." + pkg + "." + gvk.Version + "." + gvk.Kind
+}
+
+// TemplateSchema returns the schema of a template of the target kind: the
+// kind's fields without status, whose apiVersion and kind may be anything
+// (the member object always gets the target's), or false for an unknown kind.
+func (s *TargetSchemas) TemplateSchema(gvk schema.GroupVersionKind) (*apiextensions.JSONSchemaProps, bool) {
+	name := modelName(gvk)
+	if _, ok := s.definitions[name]; !ok {
+		return nil, false
+	}
+	template := s.convert(spec.Schema{SchemaProps: spec.SchemaProps{Ref: spec.MustCreateRef(name)}}, 0, map[string]bool{})
+	delete(template.Properties, "status")
+	template.Type = "object"
+	return &template, true
+}
+
+// convert turns an OpenAPI schema with references into a structural schema
+// with everything inlined.
+func (s *TargetSchemas) convert(in spec.Schema, depth int, inlining map[string]bool) apiextensions.JSONSchemaProps {
+	if depth > maxSchemaDepth {
+		return anyObject()
+	}
+	// Generated definitions wrap a reference in allOf to give it a description or default.
+	if in.Ref.String() == "" && len(in.AllOf) == 1 {
+		description := in.Description
+		in = in.AllOf[0]
+		if in.Description == "" {
+			in.Description = description
+		}
+	}
+	if ref := modelNameOf(in.Ref.String()); ref != "" {
+		if special, ok := specialDefinitions[ref]; ok {
+			out := special()
+			out.Description = in.Description
+			return out
+		}
+		definition, ok := s.definitions[ref]
+		if !ok || inlining[ref] {
+			return anyObject()
+		}
+		inlining[ref] = true
+		defer delete(inlining, ref)
+		out := s.convert(definition.Schema, depth+1, inlining)
+		if in.Description != "" {
+			out.Description = in.Description
+		}
+		return out
+	}
+	out := apiextensions.JSONSchemaProps{Description: in.Description, Format: in.Format}
+	if len(in.Type) > 0 {
+		out.Type = in.Type[0]
+	}
+	if out.Type == "" && len(in.Properties) > 0 {
+		out.Type = "object"
+	}
+	for _, required := range in.Required {
+		out.Required = append(out.Required, required)
+	}
+	for _, value := range in.Enum {
+		out.Enum = append(out.Enum, apiextensions.JSON(value))
+	}
+	if len(in.Properties) > 0 {
+		out.Properties = map[string]apiextensions.JSONSchemaProps{}
+		for name, property := range in.Properties {
+			out.Properties[name] = s.convert(property, depth+1, inlining)
+		}
+	}
+	if in.Items != nil && in.Items.Schema != nil {
+		items := s.convert(*in.Items.Schema, depth+1, inlining)
+		out.Items = &apiextensions.JSONSchemaPropsOrArray{Schema: &items}
+	}
+	if in.AdditionalProperties != nil && in.AdditionalProperties.Schema != nil {
+		values := s.convert(*in.AdditionalProperties.Schema, depth+1, inlining)
+		out.AdditionalProperties = &apiextensions.JSONSchemaPropsOrBool{Allows: true, Schema: &values}
+	}
+	copyListExtensions(in, &out)
+	if out.Type == "" {
+		// A schema that says nothing about its type accepts anything.
+		return anyObject()
+	}
+	return out
+}
+
+// copyListExtensions keeps the list and map semantics server-side apply and validation use.
+func copyListExtensions(in spec.Schema, out *apiextensions.JSONSchemaProps) {
+	if listType, ok := in.Extensions.GetString("x-kubernetes-list-type"); ok {
+		out.XListType = &listType
+	}
+	if keys, ok := in.Extensions["x-kubernetes-list-map-keys"].([]interface{}); ok {
+		for _, key := range keys {
+			if name, ok := key.(string); ok {
+				out.XListMapKeys = append(out.XListMapKeys, name)
+			}
+		}
+	}
+	if mapType, ok := in.Extensions.GetString("x-kubernetes-map-type"); ok {
+		out.XMapType = &mapType
+	}
+}
