@@ -102,7 +102,9 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 	server.DiscoveryGroupManager.AddGroup(federatedtypes.APIGroup())
 	server.RegisterDestroyFunc(handler.Destroy)
 	return handler, server.AddPostStartHook("fedhub-federated-types", func(hookContext genericapiserver.PostStartHookContext) error {
-		return followTypeConfigs(hookContext, hookContext.LoopbackClientConfig, handler)
+		// OpenAPI services exist once the server is prepared to run, before post-start hooks.
+		openAPI := &federatedtypes.OpenAPIServices{V2: server.OpenAPIVersionedService, V3: server.OpenAPIV3VersionedService, Static: server.StaticOpenAPISpec}
+		return followTypeConfigs(hookContext, hookContext.LoopbackClientConfig, handler, openAPI)
 	})
 }
 

@@ -33,7 +33,12 @@ import (
 // followTypeConfigs keeps the federated-types handler serving exactly the
 // kinds the stored FederatedTypeConfigs name. It returns once the first set
 // is served, so that readiness waits for it, and keeps following until ctx ends.
-func followTypeConfigs(ctx context.Context, loopback *rest.Config, handler *federatedtypes.Handler) error {
+func followTypeConfigs(ctx context.Context, loopback *rest.Config, handler *federatedtypes.Handler, openAPI *federatedtypes.OpenAPIServices) error {
+	if openAPI.V2 != nil && openAPI.V3 != nil {
+		if err := handler.PublishOpenAPI(openAPI); err != nil {
+			return err
+		}
+	}
 	client, err := clientset.NewForConfig(loopback)
 	if err != nil {
 		return err

@@ -74,7 +74,9 @@ type Handler struct {
 	mu    sync.Mutex
 	built map[types.UID]builtFrom
 
-	admission      admission.Interface
+	admission admission.Interface
+	// openAPI is set once the server serves OpenAPI; guarded by mu.
+	openAPI        *OpenAPIServices
 	groupHandler   http.Handler
 	versionHandler http.Handler
 }
@@ -140,6 +142,12 @@ func (h *Handler) SetTypeConfigs(ftcs []*corev1beta1.FederatedTypeConfig) {
 		kept[ftc.UID] = previous
 		served[previous.info.resource.Name] = previous.info
 	}
+	// OpenAPI first: once discovery lists a kind, kubectl explain knows it.
+	if h.openAPI != nil {
+		if err := h.openAPI.publish(served); err != nil {
+			klog.ErrorS(err, "Cannot publish the OpenAPI of the federated types")
+		}
+	}
 	h.served.Store(&served)
 	for uid, old := range h.built {
 		if current, ok := kept[uid]; !ok || current.info != old.info {
@@ -149,6 +157,15 @@ func (h *Handler) SetTypeConfigs(ftcs []*corev1beta1.FederatedTypeConfig) {
 	h.built = kept
 	h.updateAggregatedDiscovery(served)
 	klog.V(2).InfoS("Federated types served", "resources", len(served))
+}
+
+// PublishOpenAPI makes every later change of the served kinds update the
+// server's OpenAPI, starting with the kinds served now.
+func (h *Handler) PublishOpenAPI(services *OpenAPIServices) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.openAPI = services
+	return services.publish(*h.served.Load())
 }
 
 // Destroy releases every store; the server calls it after it stopped serving.

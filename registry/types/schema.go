@@ -30,8 +30,12 @@ func federatedSchema(template *apiextensions.JSONSchemaProps) *apiextensions.JSO
 	anyObject := apiextensions.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}
 	anyValue := apiextensions.JSONSchemaProps{XPreserveUnknownFields: &preserve}
 	str := apiextensions.JSONSchemaProps{Type: "string"}
+	described := func(props apiextensions.JSONSchemaProps, description string) apiextensions.JSONSchemaProps {
+		props.Description = description
+		return props
+	}
 	names := apiextensions.JSONSchemaProps{Type: "object", Required: []string{"name"},
-		Properties: map[string]apiextensions.JSONSchemaProps{"name": str}}
+		Properties: map[string]apiextensions.JSONSchemaProps{"name": described(str, "Name of a KubeFedCluster.")}}
 	stringMap := apiextensions.JSONSchemaProps{Type: "object",
 		AdditionalProperties: &apiextensions.JSONSchemaPropsOrBool{Allows: true, Schema: &str}}
 	selectorRequirement := apiextensions.JSONSchemaProps{Type: "object", Required: []string{"key", "operator"},
@@ -40,11 +44,16 @@ func federatedSchema(template *apiextensions.JSONSchemaProps) *apiextensions.JSO
 			"values": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &str}},
 		}}
 	override := apiextensions.JSONSchemaProps{Type: "object", Required: []string{"path"},
-		Properties: map[string]apiextensions.JSONSchemaProps{"op": str, "path": str, "value": anyValue}}
+		Properties: map[string]apiextensions.JSONSchemaProps{
+			"op":    described(str, "add, remove or replace; replace when empty."),
+			"path":  described(str, "JSON pointer into the rendered object, e.g. /spec/replicas."),
+			"value": described(anyValue, "What add and replace write at path."),
+		}}
 	clusterOverrides := apiextensions.JSONSchemaProps{Type: "object", Required: []string{"clusterName"},
 		Properties: map[string]apiextensions.JSONSchemaProps{
-			"clusterName":      str,
-			"clusterOverrides": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &override}},
+			"clusterName": described(str, "The KubeFedCluster these changes apply to."),
+			"clusterOverrides": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &override},
+				Description: "JSON-patch (RFC 6902) operations on the object rendered for the cluster."},
 		}}
 	templateSchema := anyObject
 	if template != nil {
@@ -59,18 +68,23 @@ func federatedSchema(template *apiextensions.JSONSchemaProps) *apiextensions.JSO
 			"spec": {
 				Type: "object",
 				Properties: map[string]apiextensions.JSONSchemaProps{
-					"template": templateSchema,
-					"placement": {Type: "object", Properties: map[string]apiextensions.JSONSchemaProps{
-						"clusters": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &names}},
-						"clusterSelector": {Type: "object", Properties: map[string]apiextensions.JSONSchemaProps{
-							"matchLabels":      stringMap,
-							"matchExpressions": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &selectorRequirement}},
+					"template": described(templateSchema, "The object every placed cluster gets before overrides. "+
+						"Its name, namespace and kind are always the federated object's and the target type's."),
+					"placement": {Type: "object", Description: "The member clusters the object is propagated to.",
+						Properties: map[string]apiextensions.JSONSchemaProps{
+							"clusters": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &names},
+								Description: "Names clusters; when set, even empty, it wins over clusterSelector."},
+							"clusterSelector": {Type: "object", Description: "Selects clusters by label when clusters is unset: {} selects all, no selector none.",
+								Properties: map[string]apiextensions.JSONSchemaProps{
+									"matchLabels":      stringMap,
+									"matchExpressions": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &selectorRequirement}},
+								}},
 						}},
-					}},
-					"overrides": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &clusterOverrides}},
+					"overrides": {Type: "array", Items: &apiextensions.JSONSchemaPropsOrArray{Schema: &clusterOverrides},
+						Description: "Per-cluster changes to the rendered object."},
 				},
 			},
-			"status": anyObject,
+			"status": described(anyObject, "Propagation state: the Propagation condition and each placed cluster's status."),
 		},
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +50,8 @@ type servingInfo struct {
 	propagationOn bool
 	// templateKnown is false when the target's schema is unknown and templates are not checked.
 	templateKnown bool
+	// definition carries the kind's names and schema for the OpenAPI builders.
+	definition *apiextensionsv1.CustomResourceDefinition
 }
 
 // dependencies are what every serving info is built with.
@@ -122,12 +125,18 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	}
 
 	verbs := metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	apiResource := metav1.APIResource{
+		Name: federated.PluralName, SingularName: singular.Resource, Namespaced: namespaced,
+		Kind: federated.Kind, Verbs: verbs, Categories: []string{"federated"},
+	}
+	definition, err := definitionOf(apiResource, federatedSchema(template))
+	if err != nil {
+		return nil, err
+	}
 	return &servingInfo{
-		resource: metav1.APIResource{
-			Name: federated.PluralName, SingularName: singular.Resource, Namespaced: namespaced,
-			Kind: federated.Kind, Verbs: verbs, Categories: []string{"federated"},
-		},
-		storage: storage, scope: &scope, status: &statusScope,
+		resource:   apiResource,
+		definition: definition,
+		storage:    storage, scope: &scope, status: &statusScope,
 		propagationOn: ftc.Spec.Propagation == corev1beta1.PropagationEnabled,
 		templateKnown: templateKnown,
 	}, nil

@@ -79,6 +79,19 @@ func TestKubectlAgainstStandalone(t *testing.T) {
 		}
 	})
 
+	t.Run("explain reaches into a federated template", func(t *testing.T) {
+		out := server.mustKubectl(t, "explain", "federateddeployment.spec.template.spec.replicas")
+		for _, want := range []string{"KIND:       FederatedDeployment", "FIELD: replicas <integer>", "Number of desired pods"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kubectl explain does not show %q:\n%s", want, out)
+			}
+		}
+		out = server.mustKubectl(t, "explain", "federateddeployment.spec.placement.clusters")
+		if !strings.Contains(out, "wins over clusterSelector") {
+			t.Errorf("kubectl explain of placement.clusters:\n%s", out)
+		}
+	})
+
 	t.Run("a bad apiEndpoint is refused with its field path", func(t *testing.T) {
 		_, errOut, err := server.kubectl("apply", "-f", "testdata/kubefed/bad-apiendpoint.yaml")
 		if err == nil {

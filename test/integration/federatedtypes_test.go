@@ -195,10 +195,16 @@ func TestFederatedTypeFollowsItsTypeConfig(t *testing.T) {
 		}
 	}
 
+	if !openAPIV3Describes(t, server, "FederatedWidget") {
+		t.Error("/openapi/v3 does not describe FederatedWidget while it is served")
+	}
 	if err := typeConfigs.Delete(ctx, "widgets.example.com", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitForDiscovery(t, server, "federatedwidgets", false)
+	if openAPIV3Describes(t, server, "FederatedWidget") {
+		t.Error("/openapi/v3 still describes FederatedWidget after its FTC is gone")
+	}
 	if _, err := widgets.List(ctx, metav1.ListOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("listing a type whose FTC is gone: %v, want NotFound", err)
 	}
@@ -399,4 +405,19 @@ func TestTemplatesAreCheckedAgainstTheTarget(t *testing.T) {
 	if len(recorder.warnings) != 1 || !strings.Contains(recorder.warnings[0], "FederatedWidget templates is unknown") {
 		t.Errorf("warnings for a template of unknown schema: %q", recorder.warnings)
 	}
+}
+
+// openAPIV3Describes reports whether fedhub's OpenAPI v3 for
+// types.kubefed.io/v1beta1 has a schema for kind.
+func openAPIV3Describes(t *testing.T, server *fedhub, kind string) bool {
+	t.Helper()
+	client, err := discovery.NewDiscoveryClientForConfig(server.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := client.RESTClient().Get().AbsPath("/openapi/v3/apis/types.kubefed.io/v1beta1").DoRaw(context.Background())
+	if err != nil {
+		return false
+	}
+	return strings.Contains(string(body), `"io.kubefed.types.v1beta1.`+kind+`"`)
 }
