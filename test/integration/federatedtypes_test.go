@@ -168,6 +168,58 @@ func TestFederatedTypeFollowsItsTypeConfig(t *testing.T) {
 		t.Errorf("a status write changed the template size to %d", size)
 	}
 
+	// Finalizers hold a deletion, as for a built-in resource.
+	held := federatedWidget("held", nil)
+	held.SetFinalizers([]string{"example.com/hold"})
+	if _, err := widgets.Create(ctx, held, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := widgets.Delete(ctx, "held", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	terminating, err := widgets.Get(ctx, "held", metav1.GetOptions{})
+	if err != nil || terminating.GetDeletionTimestamp() == nil {
+		t.Fatalf("a deleted object with a finalizer: %v, deletionTimestamp %v", err, terminating.GetDeletionTimestamp())
+	}
+	terminating.SetFinalizers(nil)
+	if _, err := widgets.Update(ctx, terminating, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := widgets.Get(ctx, "held", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the object after its last finalizer went: %v, want NotFound", err)
+	}
+
+	// Server-side apply records its manager, and re-applying the same
+	// configuration writes nothing.
+	applied, err := widgets.Apply(ctx, "applied", federatedWidget("applied", nil), metav1.ApplyOptions{FieldManager: "platform"})
+	if err != nil {
+		t.Fatalf("server-side apply: %v", err)
+	}
+	if managers := applied.GetManagedFields(); len(managers) != 1 || managers[0].Manager != "platform" {
+		t.Errorf("managed fields after apply: %+v", managers)
+	}
+	reapplied, err := widgets.Apply(ctx, "applied", federatedWidget("applied", nil), metav1.ApplyOptions{FieldManager: "platform"})
+	if err != nil || reapplied.GetResourceVersion() != applied.GetResourceVersion() {
+		t.Errorf("re-applying the same configuration: %v, resourceVersion %s -> %s", err, applied.GetResourceVersion(), reapplied.GetResourceVersion())
+	}
+	if err := widgets.Delete(ctx, "applied", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Turning propagation off keeps the type served.
+	typeConfig, err := typeConfigs.Get(ctx, "widgets.example.com", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typeConfig.Spec.Propagation = corev1beta1.PropagationDisabled
+	if _, err := typeConfigs.Update(ctx, typeConfig, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := widgets.Get(ctx, "blue", metav1.GetOptions{}); err != nil {
+		t.Errorf("reading an object after its type's propagation was disabled: %v", err)
+	}
+	waitForDiscovery(t, server, "federatedwidgets", true)
+
 	// The FTC cannot go while its objects exist, and the refusal names them.
 	err = typeConfigs.Delete(ctx, "widgets.example.com", metav1.DeleteOptions{})
 	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "default/blue") {
