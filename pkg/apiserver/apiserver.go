@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	restclient "k8s.io/client-go/rest"
 
 	"github.com/fedhub/fedhub/apis/core"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -46,6 +47,8 @@ type Config struct {
 // CompletedConfig is a Config with every default filled; only it can build a server.
 type CompletedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
+	// HostConfig reaches the host cluster; nil in standalone mode.
+	HostConfig *restclient.Config
 }
 
 // Server is a running fedhub-apiserver.
@@ -55,7 +58,7 @@ type Server struct {
 
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete()}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig}
 }
 
 // New builds the server and installs the core.kubefed.io and scheduling.kubefed.io groups.
@@ -85,6 +88,15 @@ func (c CompletedConfig) New() (*Server, error) {
 // installFederatedTypes serves types.kubefed.io from a handler that follows
 // the FederatedTypeConfigs, which a loopback informer watches once the server runs.
 func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericAPIServer) (*federatedtypes.Handler, error) {
+	targets := federatedtypes.NewTargetSchemas(generatedopenapi.GetOpenAPIDefinitions)
+	if host := c.HostConfig; host != nil {
+		// With a host, CRD targets are checked against their CRDs there.
+		withHost, err := targets.WithHost(host)
+		if err != nil {
+			return nil, err
+		}
+		targets = withHost
+	}
 	handler := federatedtypes.NewHandler(federatedtypes.Config{
 		Scheme:            Scheme,
 		Codecs:            Codecs,
@@ -94,7 +106,7 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 		MaxRequestBody:    c.GenericConfig.MaxRequestBodyBytes,
 		MinRequestTimeout: time.Duration(c.GenericConfig.MinRequestTimeout) * time.Second,
 		Discovery:         server.AggregatedDiscoveryGroupManager,
-		TargetSchemas:     federatedtypes.NewTargetSchemas(generatedopenapi.GetOpenAPIDefinitions),
+		TargetSchemas:     targets,
 	})
 	prefix := "/apis/" + federatedtypes.GroupVersion.Group
 	server.Handler.NonGoRestfulMux.Handle(prefix, handler)

@@ -75,11 +75,11 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	resource := GroupVersion.WithResource(federated.PluralName)
 	singular := GroupVersion.WithResource(strings.ToLower(federated.Kind))
 
-	target := schema.GroupVersionKind{Group: ftc.Spec.TargetType.Group, Version: ftc.Spec.TargetType.Version, Kind: ftc.Spec.TargetType.Kind}
+	target := ftc.Spec.TargetType
 	template, templateKnown := deps.targets.TemplateSchema(target)
 	structural, validator, statusValidator, err := federatedValidators(template)
 	if err != nil {
-		return nil, fmt.Errorf("schema of %s templates: %w", target, err)
+		return nil, fmt.Errorf("schema of %s templates: %w", target.Kind, err)
 	}
 	table, err := newTableConvertor()
 	if err != nil {

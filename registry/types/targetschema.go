@@ -17,12 +17,22 @@ limitations under the License.
 package types
 
 import (
+	"context"
 	"strings"
+	"time"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 )
 
 // maxSchemaDepth bounds the inlining of references: deeper (or recursive)
@@ -52,10 +62,29 @@ func anyObject() apiextensions.JSONSchemaProps {
 	return apiextensions.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}
 }
 
-// TargetSchemas finds the schema of a built-in target type among OpenAPI
-// definitions generated from k8s.io/api.
+// TargetSchemas finds the schema of a target type: a built-in kind's among
+// OpenAPI definitions generated from k8s.io/api, any other kind's in its
+// CustomResourceDefinition on the host.
 type TargetSchemas struct {
 	definitions map[string]common.OpenAPIDefinition
+	// crds reads a CustomResourceDefinition by name; nil without a host.
+	crds func(ctx context.Context, name string) (*apiextensionsv1.CustomResourceDefinition, error)
+}
+
+// crdLookupTimeout bounds how long building a federated type waits for the host.
+const crdLookupTimeout = 10 * time.Second
+
+// WithHost makes the schemas of CRD targets come from the host behind config.
+func (s *TargetSchemas) WithHost(config *rest.Config) (*TargetSchemas, error) {
+	client, err := apiextensionsclient.NewForConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	withHost := *s
+	withHost.crds = func(ctx context.Context, name string) (*apiextensionsv1.CustomResourceDefinition, error) {
+		return client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+	}
+	return &withHost, nil
 }
 
 // NewTargetSchemas indexes the definitions getDefinitions returns.
@@ -91,18 +120,59 @@ func modelName(gvk schema.GroupVersionKind) string {
 	return "io.k8s.api." + pkg + "." + gvk.Version + "." + gvk.Kind
 }
 
-// TemplateSchema returns the schema of a template of the target kind: the
-// kind's fields without status, whose apiVersion and kind may be anything
-// (the member object always gets the target's), or false for an unknown kind.
-func (s *TargetSchemas) TemplateSchema(gvk schema.GroupVersionKind) (*apiextensions.JSONSchemaProps, bool) {
+// TemplateSchema returns the schema of a template of the target type: the
+// type's fields without status, whose apiVersion and kind may be anything
+// (the member object always gets the target's), or false when the type is
+// neither built in nor a CRD on the host.
+func (s *TargetSchemas) TemplateSchema(target corev1beta1.APIResource) (*apiextensions.JSONSchemaProps, bool) {
+	template, ok := s.builtIn(schema.GroupVersionKind{Group: target.Group, Version: target.Version, Kind: target.Kind})
+	if !ok {
+		template, ok = s.fromCRD(target)
+	}
+	if !ok {
+		return nil, false
+	}
+	delete(template.Properties, "status")
+	template.Type = "object"
+	return template, true
+}
+
+func (s *TargetSchemas) builtIn(gvk schema.GroupVersionKind) (*apiextensions.JSONSchemaProps, bool) {
 	name := modelName(gvk)
 	if _, ok := s.definitions[name]; !ok {
 		return nil, false
 	}
 	template := s.convert(spec.Schema{SchemaProps: spec.SchemaProps{Ref: spec.MustCreateRef(name)}}, 0, map[string]bool{})
-	delete(template.Properties, "status")
-	template.Type = "object"
 	return &template, true
+}
+
+// fromCRD reads the schema of the target's version from its CRD on the host.
+func (s *TargetSchemas) fromCRD(target corev1beta1.APIResource) (*apiextensions.JSONSchemaProps, bool) {
+	if s.crds == nil || target.Group == "" {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), crdLookupTimeout)
+	defer cancel()
+	name := target.PluralName + "." + target.Group
+	crd, err := s.crds(ctx, name)
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			klog.ErrorS(err, "Cannot read the target's CustomResourceDefinition from the host", "crd", name)
+		}
+		return nil, false
+	}
+	for _, version := range crd.Spec.Versions {
+		if version.Name != target.Version || version.Schema == nil || version.Schema.OpenAPIV3Schema == nil {
+			continue
+		}
+		template := &apiextensions.JSONSchemaProps{}
+		if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(version.Schema.OpenAPIV3Schema, template, nil); err != nil {
+			klog.ErrorS(err, "Cannot use the target's CustomResourceDefinition schema", "crd", name)
+			return nil, false
+		}
+		return template, true
+	}
+	return nil, false
 }
 
 // convert turns an OpenAPI schema with references into a structural schema

@@ -23,12 +23,13 @@ import (
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/generated/openapi"
 )
 
 func TestTemplateSchemaOfEveryDefaultTarget(t *testing.T) {
 	targets := NewTargetSchemas(openapi.GetOpenAPIDefinitions)
-	for _, gvk := range []schema.GroupVersionKind{
+	for _, target := range []corev1beta1.APIResource{
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"},
 		{Version: "v1", Kind: "ConfigMap"},
 		{Group: "apps", Version: "v1", Kind: "Deployment"},
@@ -42,7 +43,8 @@ func TestTemplateSchemaOfEveryDefaultTarget(t *testing.T) {
 		{Group: "apps", Version: "v1", Kind: "StatefulSet"},
 		{Group: "apps", Version: "v1", Kind: "DaemonSet"},
 	} {
-		template, ok := targets.TemplateSchema(gvk)
+		template, ok := targets.TemplateSchema(target)
+		gvk := schema.GroupVersionKind{Group: target.Group, Version: target.Version, Kind: target.Kind}
 		if !ok {
 			t.Errorf("%s: no schema", gvk)
 			continue
@@ -54,13 +56,13 @@ func TestTemplateSchemaOfEveryDefaultTarget(t *testing.T) {
 			t.Errorf("%s: the federated schema is not structural: %v", gvk, err)
 		}
 	}
-	if _, ok := targets.TemplateSchema(schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"}); ok {
+	if _, ok := targets.TemplateSchema(corev1beta1.APIResource{Group: "example.com", Version: "v1", Kind: "Widget", PluralName: "widgets"}); ok {
 		t.Error("a schema was found for an unknown kind")
 	}
 }
 
 func TestDeploymentTemplateValidation(t *testing.T) {
-	template, _ := NewTargetSchemas(openapi.GetOpenAPIDefinitions).TemplateSchema(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"})
+	template, _ := NewTargetSchemas(openapi.GetOpenAPIDefinitions).TemplateSchema(corev1beta1.APIResource{Group: "apps", Version: "v1", Kind: "Deployment"})
 	validator, _, err := apiservervalidation.NewSchemaValidator(federatedSchema(template))
 	if err != nil {
 		t.Fatal(err)

@@ -70,3 +70,37 @@ func TestFederatedDeploymentThroughHost(t *testing.T) {
 		t.Errorf("a template with replicas as text: err=%v, stderr=%s", err, errOut)
 	}
 }
+
+// TestCRDTargetThroughHost: a type the host serves through a CRD is federated
+// with a plain FTC, and its templates are checked against the CRD's schema.
+func TestCRDTargetThroughHost(t *testing.T) {
+	sharedFederation(t)
+	host := hostKubeconfig()
+	mustKubectlAs(t, host, "apply", "-f", "testdata/widgets/crd.yaml")
+	mustKubectlAs(t, host, "wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s")
+	mustKubectlAs(t, host, "apply", "-f", "testdata/widgets/federatedtypeconfig.yaml")
+
+	var lastErr string
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, hostDiscoveryTimeout, true, func(context.Context) (bool, error) {
+		out, errOut, err := kubectlAs(host, "api-resources", "--api-group=types.kubefed.io", "-o", "name")
+		lastErr = errOut
+		return err == nil && strings.Contains(out, "federatedwidgets.types.kubefed.io"), nil
+	})
+	if err != nil {
+		t.Fatalf("the host's discovery did not list federatedwidgets within %s: %s", hostDiscoveryTimeout, lastErr)
+	}
+
+	out, errOut, err := kubectlAs(host, "apply", "-n", "default", "-f", "testdata/widgets/federatedwidget.yaml")
+	if err != nil || !strings.Contains(out, "federatedwidget.types.kubefed.io/small created") {
+		t.Errorf("applying a valid FederatedWidget: %v\n%s%s", err, out, errOut)
+	}
+	if strings.Contains(errOut, "unknown") {
+		t.Errorf("a CRD target's template was stored unchecked: %s", errOut)
+	}
+	_, errOut, err = kubectlAs(host, "apply", "-n", "default", "-f", "testdata/widgets/federatedwidget-bad.yaml")
+	if err == nil || !strings.Contains(errOut, "spec.template.spec.size") {
+		t.Errorf("a template against the CRD's minimum: err=%v, stderr=%s", err, errOut)
+	}
+	mustKubectlAs(t, host, "delete", "-n", "default", "-f", "testdata/widgets/federatedwidget.yaml")
+	mustKubectlAs(t, host, "delete", "-f", "testdata/widgets/federatedtypeconfig.yaml")
+}
