@@ -91,7 +91,8 @@ func NewHandler(config Config) *Handler {
 	h := &Handler{
 		config: config,
 		deps: dependencies{scheme: config.Scheme, optsGetter: config.RESTOptionsGetter,
-			authorizer: config.Authorizer, maxBody: config.MaxRequestBody, targets: config.TargetSchemas},
+			authorizer: config.Authorizer, maxBody: config.MaxRequestBody, targets: config.TargetSchemas,
+			staticModels: config.TargetSchemas.Models()},
 		built: map[types.UID]builtFrom{},
 	}
 	empty := map[string]*servingInfo{}

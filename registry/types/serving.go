@@ -25,6 +25,7 @@ import (
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +35,8 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/klog/v2"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -61,6 +64,8 @@ type dependencies struct {
 	authorizer authorizer.Authorizer
 	maxBody    int64
 	targets    *TargetSchemas
+	// staticModels are the OpenAPI models (ObjectMeta and the like) a kind's schema refers to.
+	staticModels map[string]*spec.Schema
 }
 
 // newServingInfo builds the store and request scopes of the federated type an FTC names.
@@ -94,6 +99,16 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 		return nil, err
 	}
 
+	verbs := metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	apiResource := metav1.APIResource{
+		Name: federated.PluralName, SingularName: singular.Resource, Namespaced: namespaced,
+		Kind: federated.Kind, Verbs: verbs, Categories: []string{"federated"},
+	}
+	definition, err := definitionOf(apiResource, federatedSchema(template))
+	if err != nil {
+		return nil, err
+	}
+
 	serializer := newNegotiatedSerializer(deps.scheme, structural)
 	parameterScheme := runtime.NewScheme()
 	parameterScheme.AddUnversionedTypes(GroupVersion, &metav1.ListOptions{}, &metav1.GetOptions{}, &metav1.DeleteOptions{})
@@ -117,22 +132,14 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	}
 	statusScope := scope
 	statusScope.Subresource = "status"
-	if scope.FieldManager, err = fieldManager(scope, storage.CustomResource.GetResetFields(), ""); err != nil {
+	typeConverter := deps.typeConverter(definition)
+	if scope.FieldManager, err = fieldManager(typeConverter, scope, storage.CustomResource.GetResetFields(), ""); err != nil {
 		return nil, err
 	}
-	if statusScope.FieldManager, err = fieldManager(statusScope, storage.Status.GetResetFields(), "status"); err != nil {
+	if statusScope.FieldManager, err = fieldManager(typeConverter, statusScope, storage.Status.GetResetFields(), "status"); err != nil {
 		return nil, err
 	}
 
-	verbs := metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
-	apiResource := metav1.APIResource{
-		Name: federated.PluralName, SingularName: singular.Resource, Namespaced: namespaced,
-		Kind: federated.Kind, Verbs: verbs, Categories: []string{"federated"},
-	}
-	definition, err := definitionOf(apiResource, federatedSchema(template))
-	if err != nil {
-		return nil, err
-	}
 	return &servingInfo{
 		resource:   apiResource,
 		definition: definition,
@@ -142,9 +149,30 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	}, nil
 }
 
-// fieldManager tracks managed fields for server-side apply. The template's
-// shape is the target type's, unknown here, so fields are deduced from the objects.
-func fieldManager(scope handlers.RequestScope, resetFields map[fieldpath.APIVersion]*fieldpath.Set, subresource string) (*managedfields.FieldManager, error) {
-	return managedfields.NewDefaultCRDFieldManager(managedfields.NewDeducedTypeConverter(), scope.Convertor, scope.Defaulter,
+// fieldManager tracks managed fields for server-side apply.
+func fieldManager(typeConverter managedfields.TypeConverter, scope handlers.RequestScope, resetFields map[fieldpath.APIVersion]*fieldpath.Set, subresource string) (*managedfields.FieldManager, error) {
+	return managedfields.NewDefaultCRDFieldManager(typeConverter, scope.Convertor, scope.Defaulter,
 		scope.Creater, scope.Kind, scope.HubGroupVersion, subresource, fieldpath.NewExcludeFilterSetMap(resetFields))
+}
+
+// typeConverter types a kind for server-side apply from its OpenAPI schema, so
+// that lists such as a pod's containers merge by key as in the target type.
+// A schema it cannot use falls back to fields deduced from the objects.
+func (deps dependencies) typeConverter(definition *apiextensionsv1.CustomResourceDefinition) managedfields.TypeConverter {
+	v3, err := builder.BuildOpenAPIV3(definition, GroupVersion.Version, builder.Options{})
+	if err == nil && v3.Components != nil {
+		models := map[string]*spec.Schema{}
+		for name, model := range deps.staticModels {
+			models[name] = model
+		}
+		for name, model := range v3.Components.Schemas {
+			models[name] = model
+		}
+		var converter managedfields.TypeConverter
+		if converter, err = managedfields.NewTypeConverter(models, false); err == nil {
+			return converter
+		}
+	}
+	klog.V(2).InfoS("Server-side apply deduces fields", "kind", definition.Spec.Names.Kind, "reason", err)
+	return managedfields.NewDeducedTypeConverter()
 }

@@ -66,7 +66,8 @@ func anyObject() apiextensions.JSONSchemaProps {
 // OpenAPI definitions generated from k8s.io/api, any other kind's in its
 // CustomResourceDefinition on the host.
 type TargetSchemas struct {
-	definitions map[string]common.OpenAPIDefinition
+	definitions    map[string]common.OpenAPIDefinition
+	getDefinitions common.GetOpenAPIDefinitions
 	// crds reads a CustomResourceDefinition by name; nil without a host.
 	crds func(ctx context.Context, name string) (*apiextensionsv1.CustomResourceDefinition, error)
 }
@@ -93,7 +94,19 @@ func NewTargetSchemas(getDefinitions common.GetOpenAPIDefinitions) *TargetSchema
 	for name, definition := range getDefinitions(func(name string) spec.Ref { return spec.MustCreateRef(name) }) {
 		definitions[modelNameOf(name)] = definition
 	}
-	return &TargetSchemas{definitions: definitions}
+	return &TargetSchemas{definitions: definitions, getDefinitions: getDefinitions}
+}
+
+// Models returns every definition as an OpenAPI v3 model, with references in
+// the form server-side apply resolves.
+func (s *TargetSchemas) Models() map[string]*spec.Schema {
+	models := map[string]*spec.Schema{}
+	refer := func(name string) spec.Ref { return spec.MustCreateRef("#/components/schemas/" + modelNameOf(name)) }
+	for name, definition := range s.getDefinitions(refer) {
+		schema := definition.Schema
+		models[modelNameOf(name)] = &schema
+	}
+	return models
 }
 
 // modelNameOf turns a Go type path such as k8s.io/api/core/v1.Pod, which some

@@ -17,10 +17,13 @@ limitations under the License.
 package types
 
 import (
+	"strings"
 	"testing"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -113,5 +116,38 @@ func TestDeploymentTemplateValidation(t *testing.T) {
 				t.Errorf("errors %v, want one at %s", errs, tt.field)
 			}
 		})
+	}
+}
+
+// TestServerSideApplyKnowsTemplateLists: with the target's schema, server-side
+// apply merges a template's containers by name, as for a Deployment, instead
+// of treating the list as one value.
+func TestServerSideApplyKnowsTemplateLists(t *testing.T) {
+	targets := NewTargetSchemas(openapi.GetOpenAPIDefinitions)
+	template, _ := targets.TemplateSchema(corev1beta1.APIResource{Group: "apps", Version: "v1", Kind: "Deployment"})
+	definition, err := definitionOf(metav1.APIResource{Name: "federateddeployments", SingularName: "federateddeployment",
+		Kind: "FederatedDeployment", Namespaced: true}, federatedSchema(template))
+	if err != nil {
+		t.Fatal(err)
+	}
+	converter := dependencies{staticModels: targets.Models()}.typeConverter(definition)
+	object := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedDeployment",
+		"metadata": map[string]any{"name": "web", "namespace": "default"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"selector": map[string]any{"matchLabels": map[string]any{"run": "web"}},
+			"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "nginx", "image": "nginx"}}}},
+		}}},
+	}}
+	typed, err := converter.ObjectToTyped(object)
+	if err != nil {
+		t.Fatalf("typing a FederatedDeployment: %v", err)
+	}
+	fields, err := typed.ToFieldSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `.spec.template.spec.template.spec.containers[name="nginx"].image`; !strings.Contains(fields.String(), want) {
+		t.Errorf("the field set does not key containers by name (want %s):\n%s", want, fields)
 	}
 }
