@@ -22,14 +22,17 @@ package registrytest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 
@@ -114,4 +117,33 @@ func WithDecodingDefaults(t *testing.T, store *genericregistry.Store, version sc
 		return func(context.Context, bool) {}, nil
 	}
 	return &withDefaults
+}
+
+// AssertTable checks that convertor prints obj as one row, with the given
+// column names and priorities and the given cells; label names the convertor
+// in failures.
+func AssertTable(t *testing.T, label string, convertor rest.TableConvertor, obj runtime.Object, columns []string, priorities []int32, cells []interface{}) {
+	t.Helper()
+	table, err := convertor.ConvertToTable(context.Background(), obj, nil)
+	if err != nil {
+		t.Fatalf("%s: unexpected error: %v", label, err)
+	}
+	var gotColumns []string
+	var gotPriorities []int32
+	for _, column := range table.ColumnDefinitions {
+		gotColumns = append(gotColumns, column.Name)
+		gotPriorities = append(gotPriorities, column.Priority)
+	}
+	if !slices.Equal(gotColumns, columns) || !slices.Equal(gotPriorities, priorities) {
+		t.Errorf("%s: columns %v with priorities %v, want %v with %v", label, gotColumns, gotPriorities, columns, priorities)
+	}
+	if len(table.Rows) != 1 {
+		t.Fatalf("%s: got %d rows, want 1", label, len(table.Rows))
+	}
+	if got := table.Rows[0].Cells; !apiequality.Semantic.DeepEqual(got, cells) {
+		t.Errorf("%s: cells %#v, want %#v", label, got, cells)
+	}
+	if table.Rows[0].Object.Object != obj {
+		t.Errorf("%s: row object is %v, want the object converted", label, table.Rows[0].Object.Object)
+	}
 }

@@ -436,28 +436,7 @@ func TestConvertToTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for name, convertor := range map[string]rest.TableConvertor{"main": storage, "status": statusStorage} {
-				table, err := convertor.ConvertToTable(ctx, tt.config, nil)
-				if err != nil {
-					t.Fatalf("%s: unexpected error: %v", name, err)
-				}
-				var columns []string
-				var priorities []int32
-				for _, column := range table.ColumnDefinitions {
-					columns = append(columns, column.Name)
-					priorities = append(priorities, column.Priority)
-				}
-				if !slices.Equal(columns, wantColumns) || !slices.Equal(priorities, wantPriorities) {
-					t.Errorf("%s: columns %v with priorities %v, want %v with %v", name, columns, priorities, wantColumns, wantPriorities)
-				}
-				if len(table.Rows) != 1 {
-					t.Fatalf("%s: got %d rows, want 1", name, len(table.Rows))
-				}
-				if got := table.Rows[0].Cells; !apiequality.Semantic.DeepEqual(got, tt.want) {
-					t.Errorf("%s: cells %#v, want %#v", name, got, tt.want)
-				}
-				if table.Rows[0].Object.Object != tt.config {
-					t.Errorf("%s: row object is %v, want the type config converted", name, table.Rows[0].Object.Object)
-				}
+				registrytest.AssertTable(t, name, convertor, tt.config, wantColumns, wantPriorities, tt.want)
 			}
 		})
 	}

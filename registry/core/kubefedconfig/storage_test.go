@@ -311,28 +311,7 @@ func TestConvertToTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			table, err := storage.ConvertToTable(ctx, tt.config, nil)
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			var columns []string
-			var priorities []int32
-			for _, column := range table.ColumnDefinitions {
-				columns = append(columns, column.Name)
-				priorities = append(priorities, column.Priority)
-			}
-			if !slices.Equal(columns, wantColumns) || !slices.Equal(priorities, wantPriorities) {
-				t.Errorf("columns %v with priorities %v, want %v with %v", columns, priorities, wantColumns, wantPriorities)
-			}
-			if len(table.Rows) != 1 {
-				t.Fatalf("got %d rows, want 1", len(table.Rows))
-			}
-			if got := table.Rows[0].Cells; !apiequality.Semantic.DeepEqual(got, tt.want) {
-				t.Errorf("cells %#v, want %#v", got, tt.want)
-			}
-			if table.Rows[0].Object.Object != tt.config {
-				t.Errorf("row object is %v, want the config converted", table.Rows[0].Object.Object)
-			}
+			registrytest.AssertTable(t, "main", storage, tt.config, wantColumns, wantPriorities, tt.want)
 		})
 	}
 
