@@ -147,3 +147,17 @@ func AssertTable(t *testing.T, label string, convertor rest.TableConvertor, obj 
 		t.Errorf("%s: row object is %v, want the object converted", label, table.Rows[0].Object.Object)
 	}
 }
+
+// AssertKubectlNames checks the short names and categories kubectl offers for a resource.
+func AssertKubectlNames(t *testing.T, storage interface {
+	rest.ShortNamesProvider
+	rest.CategoriesProvider
+}, shortNames, categories []string) {
+	t.Helper()
+	if got := storage.ShortNames(); !slices.Equal(got, shortNames) {
+		t.Errorf("ShortNames() = %v, want %v", got, shortNames)
+	}
+	if got := storage.Categories(); !slices.Equal(got, categories) {
+		t.Errorf("Categories() = %v, want %v", got, categories)
+	}
+}

@@ -18,7 +18,6 @@ package kubefedcluster_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
@@ -290,24 +289,11 @@ func getCluster(t *testing.T, storage *registry.REST, ctx context.Context, name 
 	return obj.(*core.KubeFedCluster)
 }
 
-func TestShortNames(t *testing.T) {
+func TestKubectlNames(t *testing.T) {
 	storage, _, server := newStorage(t)
 	defer server.Terminate(t)
 	defer storage.Store.DestroyFunc()
-	var provider rest.ShortNamesProvider = storage
-	if got, want := provider.ShortNames(), []string{"kfc"}; !slices.Equal(got, want) {
-		t.Errorf("ShortNames() = %v, want %v", got, want)
-	}
-}
-
-func TestCategories(t *testing.T) {
-	storage, _, server := newStorage(t)
-	defer server.Terminate(t)
-	defer storage.Store.DestroyFunc()
-	var provider rest.CategoriesProvider = storage
-	if got, want := provider.Categories(), []string{"kubefed"}; !slices.Equal(got, want) {
-		t.Errorf("Categories() = %v, want %v", got, want)
-	}
+	registrytest.AssertKubectlNames(t, storage, []string{"kfc"}, []string{"kubefed"})
 }
 
 func TestConvertToTable(t *testing.T) {

@@ -17,7 +17,6 @@ limitations under the License.
 package kubefedconfig_test
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -252,24 +251,11 @@ func TestUpdateGeneration(t *testing.T) {
 	}
 }
 
-func TestShortNames(t *testing.T) {
+func TestKubectlNames(t *testing.T) {
 	storage, server := newStorage(t)
 	defer server.Terminate(t)
 	defer storage.Store.DestroyFunc()
-	var provider rest.ShortNamesProvider = storage
-	if got := provider.ShortNames(); len(got) != 0 {
-		t.Errorf("ShortNames() = %v, want none", got)
-	}
-}
-
-func TestCategories(t *testing.T) {
-	storage, server := newStorage(t)
-	defer server.Terminate(t)
-	defer storage.Store.DestroyFunc()
-	var provider rest.CategoriesProvider = storage
-	if got, want := provider.Categories(), []string{"kubefed"}; !slices.Equal(got, want) {
-		t.Errorf("Categories() = %v, want %v", got, want)
-	}
+	registrytest.AssertKubectlNames(t, storage, nil, []string{"kubefed"})
 }
 
 func TestConvertToTable(t *testing.T) {
