@@ -45,12 +45,12 @@ import (
 // the elector refuses a renew deadline that a single jittered retry could overrun.
 const leaderElectionJitterFactor = 1.2
 
-// apiEndpointFormat is shown with every endpoint error so the user sees what is accepted.
-const apiEndpointFormat = "must be an http:// or https:// URL, or a host, host:port, IP or IP:port (which means https)"
+// APIEndpointFormat is shown with every endpoint error so the user sees what is accepted.
+const APIEndpointFormat = "must be an http:// or https:// URL, or a host, host:port, IP or IP:port (which means https)"
 
 var (
 	tlsValidations     = []core.TLSValidation{core.TLSAll, core.TLSSubjectName, core.TLSValidityPeriod}
-	conditionTypes     = []core.ClusterConditionType{core.ClusterReady, core.ClusterOffline}
+	conditionTypes     = []core.ClusterConditionType{core.ClusterReady, core.ClusterOffline, core.ClusterConfigMalformed}
 	conditionStatuses  = []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown}
 	resourceScopes     = []core.ResourceScope{core.ClusterScoped, core.NamespaceScoped}
 	resourceLocks      = []core.ResourceLockType{core.ConfigMapsResourceLock, core.EndpointsResourceLock}
@@ -141,24 +141,32 @@ func validateKubeFedClusterSpec(spec *core.KubeFedClusterSpec, fldPath *field.Pa
 // validateAPIEndpoint accepts exactly what the member's rest client will be able to dial.
 func validateAPIEndpoint(endpoint string, fldPath *field.Path) field.ErrorList {
 	if endpoint == "" {
-		return field.ErrorList{field.Required(fldPath, apiEndpointFormat)}
+		return field.ErrorList{field.Required(fldPath, APIEndpointFormat)}
 	}
+	if _, problem := ParseAPIEndpoint(endpoint); problem != "" {
+		return field.ErrorList{field.Invalid(fldPath, endpoint, APIEndpointFormat+": "+problem)}
+	}
+	return nil
+}
+
+// ParseAPIEndpoint reads a KubeFedCluster's apiEndpoint as the member's rest
+// client will dial it (a bare host means https); problem says why it cannot
+// be dialled. Admission and the member clients share it, so an admitted
+// cluster never fails later for another reason.
+func ParseAPIEndpoint(endpoint string) (u *url.URL, problem string) {
 	u, _, err := rest.DefaultServerURL(endpoint, "", schema.GroupVersion{}, true)
-	var problem string
 	switch {
 	case err != nil:
-		problem = err.Error()
+		return nil, err.Error()
 	case u.Scheme != "http" && u.Scheme != "https":
-		problem = fmt.Sprintf("scheme %q is not supported", u.Scheme)
+		return nil, fmt.Sprintf("scheme %q is not supported", u.Scheme)
 	case u.Hostname() == "":
-		problem = "host is empty"
-	default:
-		problem = portProblem(u.Host)
+		return nil, "host is empty"
 	}
-	if problem == "" {
-		return nil
+	if problem := portProblem(u.Host); problem != "" {
+		return nil, problem
 	}
-	return field.ErrorList{field.Invalid(fldPath, endpoint, apiEndpointFormat+": "+problem)}
+	return u, ""
 }
 
 // portProblem explains why the port of host cannot be dialled; url.Parse only
