@@ -51,6 +51,9 @@ const (
 	ClusterReady ClusterConditionType = "Ready"
 	// ClusterOffline is True when the member cannot be reached at all.
 	ClusterOffline ClusterConditionType = "Offline"
+	// ClusterConfigMalformed is True when the federation cannot even build a
+	// client for the member: its Secret or its spec is unusable.
+	ClusterConfigMalformed ClusterConditionType = "ConfigMalformed"
 )
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -42,6 +42,8 @@ import (
 // Config is the generic server configuration plus fedhub's own.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
+	// Controllers selects the reconcilers to run, as --controllers does.
+	Controllers []string
 }
 
 // CompletedConfig is a Config with every default filled; only it can build a server.
@@ -49,6 +51,8 @@ type CompletedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
 	// HostConfig reaches the host cluster; nil in standalone mode.
 	HostConfig *restclient.Config
+	// Controllers selects the reconcilers to run.
+	Controllers []string
 }
 
 // Server is a running fedhub-apiserver.
@@ -58,7 +62,7 @@ type Server struct {
 
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers}
 }
 
 // New builds the server and installs the core.kubefed.io and scheduling.kubefed.io groups.
@@ -81,6 +85,9 @@ func (c CompletedConfig) New() (*Server, error) {
 		if err := genericServer.InstallAPIGroup(info); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.installReconcilers(genericServer); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

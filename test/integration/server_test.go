@@ -30,6 +30,7 @@ import (
 
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	"github.com/fedhub/fedhub/pkg/cmd/server"
+	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
 )
 
 // readyTimeout bounds how long a fresh in-process server may take to serve.
@@ -55,6 +56,9 @@ func startFedhub(t *testing.T, dataDir string, customize ...func(*server.Options
 	}
 	options := server.NewOptions()
 	options.Standalone = true
+	// These tests check what storage keeps; a reconciler writing status
+	// concurrently would change objects under them.
+	options.Controllers = []string{"*", "-" + clusterhealth.ControllerName}
 	options.WriteKubeconfig = kubeconfig
 	options.EmbeddedEtcdDir = filepath.Join(dataDir, "etcd")
 	options.RecommendedOptions.SecureServing.BindPort = 0

@@ -51,6 +51,9 @@ const (
 	ClusterReady ClusterConditionType = "Ready"
 	// ClusterOffline is True when the member cannot be reached at all.
 	ClusterOffline ClusterConditionType = "Offline"
+	// ClusterConfigMalformed is True when the federation cannot even build a
+	// client for the member: its Secret or its spec is unusable.
+	ClusterConfigMalformed ClusterConditionType = "ConfigMalformed"
 )
 
 // +genclient

@@ -21,7 +21,9 @@ package server
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
@@ -54,6 +56,8 @@ type Options struct {
 	// AlternateDNS are extra names for the serving certificate, e.g. the
 	// <service>.<namespace>.svc name the host's aggregator verifies.
 	AlternateDNS []string
+	// Controllers selects the embedded reconcilers, as kube-controller-manager's --controllers does.
+	Controllers []string
 }
 
 // NewOptions returns options with fedhub's defaults.
@@ -62,6 +66,7 @@ func NewOptions() *Options {
 		RecommendedOptions: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(apiserver.StorageVersions...)),
 		EmbeddedEtcdDir: "apiserver.local.config/etcd",
+		Controllers:     []string{"*"},
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = apiserver.StorageVersions
 	// No --etcd-servers means the embedded etcd; RecommendedOptions has no
@@ -83,6 +88,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 		"Data directory of the embedded etcd started when --etcd-servers is empty.")
 	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
 		"Extra DNS names for a generated serving certificate.")
+	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
+		"Embedded reconcilers to run: '*' for all, 'name' to enable one, '-name' to disable one. Known: %s.",
+		strings.Join(apiserver.Controllers, ", ")))
 	o.RecommendedOptions.AddFlags(fss.FlagSet("generic"))
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
 	return fss
@@ -138,6 +146,11 @@ func (o *Options) Validate() error {
 	if o.WriteKubeconfig != "" && !o.Standalone {
 		errs = append(errs, fmt.Errorf("--write-kubeconfig needs --standalone: with a host cluster, use the host's kubeconfig"))
 	}
+	for _, name := range o.Controllers {
+		if known := strings.TrimPrefix(name, "-"); name != "*" && !slices.Contains(apiserver.Controllers, known) {
+			errs = append(errs, fmt.Errorf("--controllers: unknown controller %q (known: %s)", name, strings.Join(apiserver.Controllers, ", ")))
+		}
+	}
 	if o.UsesEmbeddedEtcd() && o.EmbeddedEtcdDir == "" {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-dir is required when --etcd-servers is empty"))
 	}
@@ -182,5 +195,5 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	return &apiserver.Config{GenericConfig: serverConfig}, nil
+	return &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers}, nil
 }
