@@ -32,9 +32,11 @@ $(TOOLS_STAMP): test/tools/go.mod test/tools/go.sum
 	   $(BIN)/tools/kwok-stages/
 	touch $@
 
-## build: compile bin/fedhub-apiserver and bin/local-federation (make run)
+## build: compile bin/fedhub-apiserver, bin/fedhubctl (also as the kubectl plugin bin/kubectl-fedhub) and bin/local-federation (make run)
 build:
 	go build -o $(BIN)/fedhub-apiserver ./cmd/fedhub-apiserver
+	go build -o $(BIN)/fedhubctl ./cmd/fedhubctl
+	ln -sf fedhubctl $(BIN)/kubectl-fedhub
 	go build -o $(BIN)/local-federation ./hack/local-federation
 
 ## run: a host, $(MEMBERS) member clusters and fedhub, ready for kubectl (Ctrl-C stops them)
@@ -54,7 +56,7 @@ run-standalone: build
 
 ## test: every test: unit, integration (in-process server) and e2e (real processes, real kubectl)
 test: build tools
-	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver go test $(GO_TEST_FLAGS) ./...
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./...
 
 unit:
 	go test $(GO_TEST_FLAGS) ./apis/... ./registry/... ./pkg/... ./cmd/...
@@ -63,7 +65,7 @@ integration:
 	go test $(GO_TEST_FLAGS) ./test/integration/...
 
 e2e: build tools
-	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver go test $(GO_TEST_FLAGS) ./test/e2e/...
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./test/e2e/...
 
 ## generate: rewrite every generated file (helpers beside the types, generated/)
 generate:

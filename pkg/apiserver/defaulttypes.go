@@ -27,6 +27,7 @@ import (
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
+	"github.com/fedhub/fedhub/pkg/typeconfig"
 )
 
 const (
@@ -62,27 +63,12 @@ var defaultTypes = []struct {
 func DefaultTypeConfigs() []*corev1beta1.FederatedTypeConfig {
 	var configs []*corev1beta1.FederatedTypeConfig
 	for _, t := range defaultTypes {
-		name, scope := t.plural, corev1beta1.ClusterScoped
-		if t.group != "" {
-			name += "." + t.group
-		}
+		scope := corev1beta1.ClusterScoped
 		if t.namespaced {
 			scope = corev1beta1.NamespaceScoped
 		}
-		federatedScope := scope
-		if t.kind == "Namespace" {
-			// A FederatedNamespace lives in the namespace it federates.
-			federatedScope = corev1beta1.NamespaceScoped
-		}
-		configs = append(configs, &corev1beta1.FederatedTypeConfig{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: FederationNamespace},
-			Spec: corev1beta1.FederatedTypeConfigSpec{
-				TargetType: corev1beta1.APIResource{Group: t.group, Version: t.version, Kind: t.kind, PluralName: t.plural, Scope: scope},
-				FederatedType: corev1beta1.APIResource{Group: "types.kubefed.io", Version: "v1beta1", Kind: "Federated" + t.kind,
-					PluralName: "federated" + t.plural, Scope: federatedScope},
-				Propagation: corev1beta1.PropagationEnabled,
-			},
-		})
+		target := corev1beta1.APIResource{Group: t.group, Version: t.version, Kind: t.kind, PluralName: t.plural, Scope: scope}
+		configs = append(configs, typeconfig.ForTarget(FederationNamespace, target))
 	}
 	return configs
 }

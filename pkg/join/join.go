@@ -14,22 +14,25 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package join registers a member cluster with the federation: an identity
-// for the reconciler in the member, its credentials in the host, and the
-// KubeFedCluster in fedhub. make run, the test harness and fedhubctl all join
-// through it, so the path users take is the path the tests take.
+// Package join registers a member cluster with the federation and removes it
+// again: an identity for the reconciler in the member, its credentials in the
+// host, and the KubeFedCluster in fedhub. fedhubctl, make run and the test
+// harness all join through it, so the path users take is the path the tests take.
 package join
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -40,59 +43,99 @@ import (
 // DefaultFederationNamespace is where KubeFed kept its clusters, credentials and configuration.
 const DefaultFederationNamespace = "kube-federation-system"
 
-// tokenLifetime is how long a member credential is valid. The member's
-// API server may shorten it; rotation is the operator's job until fedhub does it.
-const tokenLifetime = 365 * 24 * 60 * 60
+// CreatedByJoinAnnotation marks a member namespace that join created, so that
+// unjoin removes only a namespace that was not there before.
+const CreatedByJoinAnnotation = "fedhub.io/created-by-join"
 
-// ReconcilerRole is the member ClusterRole bound to the federation's identity:
-// it may manage any namespaced or cluster-scoped object a federated type
-// targets and read health endpoints, but it cannot escalate its own rights
-// (no bind, escalate or impersonate).
-var ReconcilerRole = []rbacv1.PolicyRule{
-	{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
-	{NonResourceURLs: []string{"/healthz", "/livez", "/readyz", "/version"}, Verbs: []string{"get"}},
-}
+// defaultTokenTimeout bounds the wait for the member's token controller.
+const defaultTokenTimeout = 2 * time.Minute
 
-// Options say which member to join to which federation.
+// Options say which member to join to which federation, and how.
 type Options struct {
 	// ClusterName is the KubeFedCluster's name.
 	ClusterName string
-	// FederationNamespace holds the KubeFedCluster and its Secret in the host; also used in the member.
+	// FederationNamespace holds the KubeFedCluster and its Secret in the host,
+	// and the federation's identity in the member.
 	FederationNamespace string
+	// SecretName is the host Secret with the member's credentials; by default ClusterName.
+	SecretName string
 	// Member reaches the member cluster as an administrator.
 	Member *rest.Config
 	// Host reaches the host cluster, where the credentials Secret is kept.
 	Host kubernetes.Interface
 	// Federation reaches fedhub, directly or through the host.
 	Federation clientset.Interface
+	// ClusterAdmin binds the federation's identity to cluster-admin instead of
+	// the least rights it needs (ReconcilerRules).
+	ClusterAdmin bool
+	// ErrorOnExisting refuses to join when an object join would create exists.
+	ErrorOnExisting bool
+	// DryRun sends every write as a server-side dry run.
+	DryRun bool
+	// TokenTimeout bounds the wait for the member to issue the token.
+	TokenTimeout time.Duration
 	// Progress receives one line per step.
 	Progress io.Writer
 }
 
-// Join creates, in the member, a namespace, a ServiceAccount and the
-// reconciler's ClusterRole and binding; in the host, the Secret with the
-// ServiceAccount's token; in fedhub, the KubeFedCluster. Existing objects are
-// updated, so joining twice is harmless.
-func Join(ctx context.Context, o Options) error {
+func (o *Options) complete() {
 	if o.FederationNamespace == "" {
 		o.FederationNamespace = DefaultFederationNamespace
 	}
+	if o.SecretName == "" {
+		o.SecretName = o.ClusterName
+	}
+	if o.TokenTimeout == 0 {
+		o.TokenTimeout = defaultTokenTimeout
+	}
+}
+
+// Identity is the name of the federation's ServiceAccount, ClusterRole and
+// ClusterRoleBinding in a member joined as cluster.
+func Identity(cluster string) string {
+	return "fedhub-" + cluster
+}
+
+// Join creates, in the member, a namespace, a ServiceAccount with a token
+// Secret and the reconciler's ClusterRole and binding; in the host, the
+// Secret with that token; in fedhub, the KubeFedCluster. Existing objects are
+// updated, so joining twice is harmless. When a step fails, what the join
+// created is removed again.
+func Join(ctx context.Context, o Options) (err error) {
+	o.complete()
 	member, err := kubernetes.NewForConfig(o.Member)
 	if err != nil {
 		return err
 	}
-	identity := "fedhub-" + o.ClusterName
-	token, err := o.memberIdentity(ctx, member, identity)
+	if err := rest.LoadTLSFiles(o.Member); err != nil {
+		return fmt.Errorf("member %s: %w", o.ClusterName, err)
+	}
+	j := &journal{progress: o.Progress, dryRun: o.DryRun, errorOnExisting: o.ErrorOnExisting}
+	defer func() {
+		if err != nil {
+			j.rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	rules := []rbacv1.PolicyRule(nil)
+	if !o.ClusterAdmin {
+		if rules, err = ReconcilerRules(ctx, o.Federation, o.FederationNamespace); err != nil {
+			return fmt.Errorf("fedhub: reading the federated types: %w", err)
+		}
+	}
+	token, err := o.memberIdentity(ctx, j, member, rules)
 	if err != nil {
 		return fmt.Errorf("member %s: %w", o.ClusterName, err)
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: o.ClusterName, Namespace: o.FederationNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: o.SecretName, Namespace: o.FederationNamespace},
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"token": []byte(token), "ca.crt": o.Member.CAData},
+		Data:       map[string][]byte{"token": token},
 	}
-	if err := createOrUpdate(ctx, o.Host.CoreV1().Secrets(o.FederationNamespace), secret, o.step("host: Secret %s/%s", o.FederationNamespace, secret.Name)); err != nil {
-		return fmt.Errorf("host: %w", err)
+	if len(o.Member.CAData) > 0 {
+		secret.Data["ca.crt"] = o.Member.CAData
+	}
+	if _, err := apply(ctx, j, fmt.Sprintf("host: Secret %s/%s", secret.Namespace, secret.Name), o.Host.CoreV1().Secrets(o.FederationNamespace), secret); err != nil {
+		return err
 	}
 	cluster := &corev1beta1.KubeFedCluster{
 		ObjectMeta: metav1.ObjectMeta{Name: o.ClusterName, Namespace: o.FederationNamespace},
@@ -100,75 +143,135 @@ func Join(ctx context.Context, o Options) error {
 			APIEndpoint: o.Member.Host,
 			CABundle:    o.Member.CAData,
 			SecretRef:   corev1beta1.LocalSecretReference{Name: secret.Name},
+			ProxyURL:    proxyURL(o.Member),
 		},
 	}
-	if err := createOrUpdate(ctx, o.Federation.CoreV1beta1().KubeFedClusters(o.FederationNamespace), cluster, o.step("fedhub: KubeFedCluster %s/%s", o.FederationNamespace, cluster.Name)); err != nil {
-		return fmt.Errorf("fedhub: %w", err)
+	_, err = apply(ctx, j, fmt.Sprintf("fedhub: KubeFedCluster %s/%s", cluster.Namespace, cluster.Name), o.Federation.CoreV1beta1().KubeFedClusters(o.FederationNamespace), cluster)
+	return err
+}
+
+// memberIdentity creates the reconciler's identity in the member and returns its token.
+func (o Options) memberIdentity(ctx context.Context, j *journal, member kubernetes.Interface, rules []rbacv1.PolicyRule) ([]byte, error) {
+	in := o.ClusterName + ": "
+	if err := o.ensureNamespace(ctx, j, member); err != nil {
+		return nil, err
+	}
+	identity := Identity(o.ClusterName)
+	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: identity, Namespace: o.FederationNamespace}}
+	if _, err := apply(ctx, j, in+"ServiceAccount "+o.FederationNamespace+"/"+identity, member.CoreV1().ServiceAccounts(o.FederationNamespace), account); err != nil {
+		return nil, err
+	}
+	roleRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"}
+	if !o.ClusterAdmin {
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: identity}, Rules: rules}
+		if _, err := apply(ctx, j, in+"ClusterRole "+identity, member.RbacV1().ClusterRoles(), role); err != nil {
+			return nil, err
+		}
+		roleRef.Name = identity
+	}
+	if err := o.ensureBinding(ctx, j, member, roleRef); err != nil {
+		return nil, err
+	}
+	return o.token(ctx, j, member)
+}
+
+// ensureNamespace creates the federation namespace unless it exists; one that
+// existed before (the member may be the host itself) is never taken over.
+func (o Options) ensureNamespace(ctx context.Context, j *journal, member kubernetes.Interface) error {
+	what := o.ClusterName + ": Namespace " + o.FederationNamespace
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: o.FederationNamespace, Annotations: map[string]string{CreatedByJoinAnnotation: o.ClusterName},
+	}}
+	_, err := member.CoreV1().Namespaces().Create(ctx, namespace, metav1.CreateOptions{DryRun: j.dryRunValue()})
+	switch {
+	case err == nil:
+		j.record(what, func(ctx context.Context) error {
+			return member.CoreV1().Namespaces().Delete(ctx, namespace.Name, metav1.DeleteOptions{})
+		})
+		j.printf("%s created", what)
+	case apierrors.IsAlreadyExists(err):
+		j.printf("%s exists", what)
+	default:
+		return fmt.Errorf("creating %s: %w", what, err)
 	}
 	return nil
 }
 
-// memberIdentity creates the reconciler's identity in the member and returns a token for it.
-func (o Options) memberIdentity(ctx context.Context, member kubernetes.Interface, identity string) (string, error) {
-	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.FederationNamespace}}
-	if err := createOrUpdate(ctx, member.CoreV1().Namespaces(), namespace, o.step(o.ClusterName+": Namespace %s", namespace.Name)); err != nil {
-		return "", err
-	}
-	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: identity, Namespace: o.FederationNamespace}}
-	if err := createOrUpdate(ctx, member.CoreV1().ServiceAccounts(o.FederationNamespace), account, o.step(o.ClusterName+": ServiceAccount %s/%s", account.Namespace, account.Name)); err != nil {
-		return "", err
-	}
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: identity}, Rules: ReconcilerRole}
-	if err := createOrUpdate(ctx, member.RbacV1().ClusterRoles(), role, o.step(o.ClusterName+": ClusterRole %s", role.Name)); err != nil {
-		return "", err
+// ensureBinding binds the identity to roleRef. A binding's roleRef cannot
+// change, so one bound to another role (joined before with or without
+// cluster-admin) is replaced.
+func (o Options) ensureBinding(ctx context.Context, j *journal, member kubernetes.Interface, roleRef rbacv1.RoleRef) error {
+	identity := Identity(o.ClusterName)
+	bindings := member.RbacV1().ClusterRoleBindings()
+	if existing, err := bindings.Get(ctx, identity, metav1.GetOptions{}); err == nil && existing.RoleRef != roleRef && !o.ErrorOnExisting {
+		if err := bindings.Delete(ctx, identity, metav1.DeleteOptions{DryRun: j.dryRunValue()}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replacing ClusterRoleBinding %s: %w", identity, err)
+		}
 	}
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: identity},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: account.Name, Namespace: account.Namespace}},
+		RoleRef:    roleRef,
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: identity, Namespace: o.FederationNamespace}},
 	}
-	if err := createOrUpdate(ctx, member.RbacV1().ClusterRoleBindings(), binding, o.step(o.ClusterName+": ClusterRoleBinding %s", binding.Name)); err != nil {
-		return "", err
-	}
-	lifetime := int64(tokenLifetime)
-	request, err := member.CoreV1().ServiceAccounts(o.FederationNamespace).CreateToken(ctx, account.Name,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &lifetime}}, metav1.CreateOptions{})
-	if err != nil {
-		return "", fmt.Errorf("token for ServiceAccount %s: %w", account.Name, err)
-	}
-	o.step(o.ClusterName+": token for ServiceAccount %s/%s", account.Namespace, account.Name)()
-	return request.Status.Token, nil
+	_, err := apply(ctx, j, o.ClusterName+": ClusterRoleBinding "+identity+" to ClusterRole "+roleRef.Name, bindings, binding)
+	return err
 }
 
-// step returns a function that prints one progress line.
-func (o Options) step(format string, args ...any) func() {
-	return func() {
-		if o.Progress != nil {
-			fmt.Fprintf(o.Progress, format+"\n", args...)
+// token asks for a long-lived token Secret of the identity, as KubeFed did,
+// and waits until the member's token controller fills it. An existing token
+// Secret is kept: replacing it would revoke the token the host holds.
+func (o Options) token(ctx context.Context, j *journal, member kubernetes.Interface) ([]byte, error) {
+	identity := Identity(o.ClusterName)
+	secrets := member.CoreV1().Secrets(o.FederationNamespace)
+	what := fmt.Sprintf("%s: token Secret %s/%s", o.ClusterName, o.FederationNamespace, identity)
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: identity, Namespace: o.FederationNamespace,
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: identity}},
+		Type: corev1.SecretTypeServiceAccountToken,
+	}
+	_, err := secrets.Create(ctx, secret, metav1.CreateOptions{DryRun: j.dryRunValue()})
+	switch {
+	case err == nil:
+		j.record(what, func(ctx context.Context) error { return secrets.Delete(ctx, identity, metav1.DeleteOptions{}) })
+		j.printf("%s created", what)
+	case apierrors.IsAlreadyExists(err) && j.errorOnExisting:
+		return nil, fmt.Errorf("%s already exists (--error-on-existing)", what)
+	case apierrors.IsAlreadyExists(err):
+		j.printf("%s exists", what)
+	default:
+		return nil, fmt.Errorf("creating %s: %w", what, err)
+	}
+	if j.dryRun {
+		return []byte("dry-run"), nil
+	}
+	var token []byte
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, o.TokenTimeout, true, func(ctx context.Context) (bool, error) {
+		current, err := secrets.Get(ctx, identity, metav1.GetOptions{})
+		if err != nil {
+			return false, err
 		}
-	}
-}
-
-// objectClient is the part of a typed client createOrUpdate needs.
-type objectClient[T metav1.Object] interface {
-	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
-	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
-	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
-}
-
-// createOrUpdate creates obj, or replaces the existing object's content with it.
-func createOrUpdate[T metav1.Object](ctx context.Context, client objectClient[T], obj T, done func()) error {
-	_, err := client.Create(ctx, obj, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		var existing T
-		if existing, err = client.Get(ctx, obj.GetName(), metav1.GetOptions{}); err == nil {
-			obj.SetResourceVersion(existing.GetResourceVersion())
-			_, err = client.Update(ctx, obj, metav1.UpdateOptions{})
-		}
-	}
+		token = current.Data[corev1.ServiceAccountTokenKey]
+		return len(token) > 0, nil
+	})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s has no token after %s (is the member's kube-controller-manager running its token controller?): %w", what, o.TokenTimeout, err)
 	}
-	done()
-	return nil
+	j.printf("%s holds a token", what)
+	return token, nil
+}
+
+// proxyURL is the proxy the member's kubeconfig names, for the KubeFedCluster.
+func proxyURL(config *rest.Config) string {
+	if config.Proxy == nil {
+		return ""
+	}
+	endpoint, err := url.Parse(config.Host)
+	if err != nil {
+		return ""
+	}
+	proxy, err := config.Proxy(&http.Request{URL: endpoint})
+	if err != nil || proxy == nil {
+		return ""
+	}
+	return proxy.String()
 }

@@ -79,6 +79,11 @@ func hostKubeconfig() string {
 	return filepath.Join(federationDir, "kubeconfigs", "host.kubeconfig")
 }
 
+// federationKubeconfig has a context per cluster: host (current), member-1, member-2.
+func federationKubeconfig() string {
+	return filepath.Join(federationDir, "kubeconfigs", "federation.kubeconfig")
+}
+
 // userKubeconfig writes a kubeconfig for a host user authenticated by a client certificate.
 func userKubeconfig(t *testing.T, f *framework.Federation, user string, groups ...string) string {
 	t.Helper()

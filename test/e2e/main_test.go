@@ -26,11 +26,12 @@ import (
 	"testing"
 )
 
-// fedhubAPIServer is the fedhub-apiserver binary under test.
-var fedhubAPIServer string
+// fedhubAPIServer and fedhubctl are the binaries under test.
+var fedhubAPIServer, fedhubctl string
 
-// TestMain uses the binary named by FEDHUB_APISERVER (make test sets it to the
-// one make build wrote) or builds one, so that the test always runs what users run.
+// TestMain uses the binaries named by FEDHUB_APISERVER and FEDHUBCTL (make test
+// sets them to those make build wrote) or builds them, so that the tests always
+// run what users run.
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -40,23 +41,35 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e tests need kubectl on PATH:", err)
 		return 1
 	}
-	fedhubAPIServer = os.Getenv("FEDHUB_APISERVER")
-	if fedhubAPIServer == "" {
-		dir, err := os.MkdirTemp("", "fedhub-e2e-bin")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		fedhubAPIServer = filepath.Join(dir, "fedhub-apiserver")
-		build := exec.Command("go", "build", "-o", fedhubAPIServer, "github.com/fedhub/fedhub/cmd/fedhub-apiserver")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building fedhub-apiserver:", err)
-			return 1
-		}
+	dir, err := os.MkdirTemp("", "fedhub-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if fedhubAPIServer, err = binary(dir, "FEDHUB_APISERVER", "fedhub-apiserver"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if fedhubctl, err = binary(dir, "FEDHUBCTL", "fedhubctl"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	code := m.Run()
 	stopSharedFederation()
 	return code
+}
+
+// binary returns the path in the environment variable, or builds the command into dir.
+func binary(dir, variable, command string) (string, error) {
+	if path := os.Getenv(variable); path != "" {
+		return path, nil
+	}
+	path := filepath.Join(dir, command)
+	build := exec.Command("go", "build", "-o", path, "github.com/fedhub/fedhub/cmd/"+command)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building %s: %w", command, err)
+	}
+	return path, nil
 }

@@ -64,7 +64,11 @@ type Cluster struct {
 	dir string
 	// serviceAccountKey signs and verifies service account tokens.
 	serviceAccountKey string
-	processes         []*Process
+	// processes[0] is the kube-apiserver, started from apiServerBinary with apiServerArgs.
+	processes       []*Process
+	apiServerBinary string
+	apiServerArgs   []string
+	restarts        int
 }
 
 // StartCluster starts a kube-apiserver with RBAC, client-certificate and
@@ -106,7 +110,8 @@ func StartCluster(ctx context.Context, binaries Binaries, options ClusterOptions
 	// The kubernetes Service cannot point at a loopback address; nothing here needs it.
 	flags["endpoint-reconciler-type"] = "none"
 
-	process, err := StartProcess(options.Name+"-kube-apiserver", dir, binaries.KubeAPIServer, flagArgs(flags)...)
+	c.apiServerBinary, c.apiServerArgs = binaries.KubeAPIServer, flagArgs(flags)
+	process, err := StartProcess(options.Name+"-kube-apiserver", dir, c.apiServerBinary, c.apiServerArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +217,25 @@ func (c *Cluster) UserConfig(user string, groups ...string) (*rest.Config, error
 		TLSClientConfig: rest.TLSClientConfig{CAData: c.CA.CertPEM, CertData: pair.CertPEM, KeyData: pair.KeyPEM},
 		QPS:             100, Burst: 200,
 	}, nil
+}
+
+// StopAPIServer stops the cluster's kube-apiserver alone, as an outage would;
+// its state stays in etcd and the other processes keep running.
+func (c *Cluster) StopAPIServer() {
+	c.processes[0].Stop()
+}
+
+// StartAPIServer starts the kube-apiserver again after StopAPIServer, with the
+// same flags at the same address, and waits until it is ready.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	c.restarts++
+	name := fmt.Sprintf("%s-kube-apiserver-restart-%d", c.Name, c.restarts)
+	process, err := StartProcess(name, c.dir, c.apiServerBinary, c.apiServerArgs...)
+	if err != nil {
+		return err
+	}
+	c.processes[0] = process
+	return c.waitReady(ctx, process)
 }
 
 // Stop stops the cluster's processes, last started first.

@@ -23,9 +23,16 @@ import (
 	"os"
 	"path/filepath"
 
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	"github.com/fedhub/fedhub/pkg/join"
 )
+
+// apiOnlyControllers are the controllers an API-only member runs.
+var apiOnlyControllers = []string{"serviceaccount-token-controller", "serviceaccount-controller", "namespace-controller",
+	"garbage-collector-controller", "root-ca-certificate-publisher-controller"}
 
 // FederationOptions say what to start.
 type FederationOptions struct {
@@ -37,6 +44,8 @@ type FederationOptions struct {
 	// MembersAPIOnly starts members as a kube-apiserver alone: quicker, for
 	// tests in which no workload has to run.
 	MembersAPIOnly bool
+	// Unjoined leaves the members unjoined, for tests of joining itself.
+	Unjoined bool
 	// NodesPerMember is the number of simulated nodes in each full member.
 	NodesPerMember int
 	// Progress receives a line per step; nil for none.
@@ -94,6 +103,9 @@ func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, e
 		return nil, err
 	}
 	for _, member := range f.Members {
+		if o.Unjoined {
+			break
+		}
 		err := join.Join(ctx, join.Options{
 			ClusterName: member.Name, Member: member.AdminConfig,
 			Host: f.Host.Client, Federation: f.Client, Progress: o.Progress,
@@ -113,7 +125,10 @@ func (f *Federation) startMember(ctx context.Context, o FederationOptions, i int
 	}
 	f.Members = append(f.Members, member)
 	if o.MembersAPIOnly {
-		return member, nil
+		// Enough for joining and unjoining: the token controller fills the
+		// federation's token Secret, the namespace controller finishes deletions.
+		_, err := member.StartControllerManager(o.Binaries, apiOnlyControllers...)
+		return member, err
 	}
 	region := fmt.Sprintf("region-%d", i)
 	nodes := NodeOptions{Count: max(o.NodesPerMember, 1), Region: region, Zone: region + "a"}
@@ -124,7 +139,8 @@ func (f *Federation) startMember(ctx context.Context, o FederationOptions, i int
 }
 
 // WriteKubeconfigs writes host.kubeconfig and member-<i>.kubeconfig, each for
-// the cluster's administrator, into dir.
+// the cluster's administrator, and federation.kubeconfig with all of them as
+// contexts, into dir.
 func (f *Federation) WriteKubeconfigs(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -134,7 +150,22 @@ func (f *Federation) WriteKubeconfigs(dir string) error {
 			return err
 		}
 	}
-	return nil
+	return f.WriteCombinedKubeconfig(filepath.Join(dir, "federation.kubeconfig"))
+}
+
+// WriteCombinedKubeconfig writes one kubeconfig with a context per cluster,
+// named after it (host, member-1, ...), the host's current: the file a
+// platform engineer hands to fedhubctl.
+func (f *Federation) WriteCombinedKubeconfig(path string) error {
+	kubeconfig := clientcmdapi.NewConfig()
+	for _, c := range append([]*Cluster{f.Host}, f.Members...) {
+		config := c.AdminConfig
+		kubeconfig.Clusters[c.Name] = &clientcmdapi.Cluster{Server: config.Host, CertificateAuthorityData: config.CAData}
+		kubeconfig.AuthInfos[c.Name] = &clientcmdapi.AuthInfo{ClientCertificateData: config.CertData, ClientKeyData: config.KeyData}
+		kubeconfig.Contexts[c.Name] = &clientcmdapi.Context{Cluster: c.Name, AuthInfo: c.Name}
+	}
+	kubeconfig.CurrentContext = f.Host.Name
+	return clientcmd.WriteToFile(*kubeconfig, path)
 }
 
 // Stop stops every process, fedhub first and etcd last.

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,11 +92,16 @@ func (c *Cluster) StartWorkloads(ctx context.Context, binaries Binaries, nodes N
 	return c.waitWorkloadsReady(ctx, names, controllerManager, kwok)
 }
 
-// StartControllerManager runs kube-controller-manager for the cluster. A host
-// needs it too: the API server alone neither aggregates ClusterRoles into
-// admin, edit and view nor creates default ServiceAccounts.
-func (c *Cluster) StartControllerManager(binaries Binaries) (*Process, error) {
-	return c.startChild("kube-controller-manager", binaries.KubeControllerManager, c.controllerManagerArgs())
+// StartControllerManager runs kube-controller-manager for the cluster with
+// the given controllers, by default all. A host needs it too: the API server
+// alone neither aggregates ClusterRoles into admin, edit and view nor creates
+// default ServiceAccounts; a member needs at least its token controller,
+// which fills the token Secret join asks for.
+func (c *Cluster) StartControllerManager(binaries Binaries, controllers ...string) (*Process, error) {
+	if len(controllers) == 0 {
+		controllers = []string{"*"}
+	}
+	return c.startChild("kube-controller-manager", binaries.KubeControllerManager, c.controllerManagerArgs(controllers))
 }
 
 // startChild starts a process named after the cluster with its log in the
@@ -112,12 +118,12 @@ func (c *Cluster) startChild(component, binary string, args []string) (*Process,
 // controllerManagerArgs run every on-by-default controller with the admin
 // identity, without leader election (there is one instance) and without a
 // serving port (nothing scrapes it, and two clusters would collide on it).
-func (c *Cluster) controllerManagerArgs() []string {
+func (c *Cluster) controllerManagerArgs(controllers []string) []string {
 	return flagArgs(map[string]string{
 		"kubeconfig":   c.AdminKubeconfig,
 		"leader-elect": "false",
 		"secure-port":  "0",
-		"controllers":  "*",
+		"controllers":  strings.Join(controllers, ","),
 		// The key the kube-apiserver verifies tokens with, so the token
 		// controller can sign the legacy token Secrets that are asked for.
 		"service-account-private-key-file": c.serviceAccountKey,
