@@ -22,6 +22,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/dynamic"
 	kubeinformers "k8s.io/client-go/informers"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -33,10 +34,11 @@ import (
 	clientsetscheme "github.com/fedhub/fedhub/generated/clientset/versioned/scheme"
 	informers "github.com/fedhub/fedhub/generated/informers/externalversions"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
+	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 )
 
 // Controllers are the reconcilers fedhub-apiserver can run.
-var Controllers = []string{clusterhealth.ControllerName}
+var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName}
 
 // controllerEnabled follows kube-controller-manager's --controllers syntax:
 // "*" enables all, "name" one, "-name" disables one.
@@ -51,15 +53,17 @@ func controllerEnabled(list []string, name string) bool {
 // reading fedhub through the loopback client and the host's credentials
 // Secrets and events through the host client.
 func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIServer) error {
-	if !controllerEnabled(c.Controllers, clusterhealth.ControllerName) {
+	health := controllerEnabled(c.Controllers, clusterhealth.ControllerName)
+	propagate := controllerEnabled(c.Controllers, propagation.ControllerName)
+	if !health && !propagate {
 		return nil
 	}
 	return server.AddPostStartHook("fedhub-reconcilers", func(hookContext genericapiserver.PostStartHookContext) error {
-		return c.startClusterHealth(hookContext, hookContext.LoopbackClientConfig)
+		return c.startReconcilers(hookContext, hookContext.LoopbackClientConfig, health, propagate)
 	})
 }
 
-func (c CompletedConfig) startClusterHealth(ctx context.Context, loopback *rest.Config) error {
+func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Config, health, propagate bool) error {
 	client, err := clientset.NewForConfig(loopback)
 	if err != nil {
 		return err
@@ -74,24 +78,39 @@ func (c CompletedConfig) startClusterHealth(ctx context.Context, loopback *rest.
 		if err != nil {
 			return err
 		}
-		// KubeFed kept credentials and cluster events in the host's
-		// federation namespace; kubectl describe finds them there.
+		// KubeFed kept credentials and cluster events in the host's federation
+		// namespace, and events of federated objects in theirs; kubectl
+		// describe finds them there.
 		hostFactory = kubeinformers.NewSharedInformerFactoryWithOptions(host, 0, kubeinformers.WithNamespace(FederationNamespace))
 		secrets = hostFactory.Core().V1().Secrets()
-		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: host.CoreV1().Events(FederationNamespace)})
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: host.CoreV1().Events("")})
 	}
-	recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + clusterhealth.ControllerName})
-	controller, err := clusterhealth.NewController(FederationNamespace, client, factory.Core().V1beta1().KubeFedClusters(),
-		factory.Core().V1beta1().KubeFedConfigs(), secrets, recorder)
-	if err != nil {
-		return err
+	var runs []func()
+	if health {
+		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + clusterhealth.ControllerName})
+		controller, err := clusterhealth.NewController(FederationNamespace, client, factory.Core().V1beta1().KubeFedClusters(),
+			factory.Core().V1beta1().KubeFedConfigs(), secrets, recorder)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { controller.Run(ctx, 2) })
+	}
+	if propagate {
+		run, err := c.propagation(ctx, loopback, factory, secrets, broadcaster)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run)
 	}
 	factory.Start(ctx.Done())
 	if hostFactory != nil {
 		hostFactory.Start(ctx.Done())
 	}
+	for _, run := range runs {
+		go run()
+	}
 	go func() {
-		controller.Run(ctx, 2)
+		<-ctx.Done()
 		factory.Shutdown()
 		if hostFactory != nil {
 			hostFactory.Shutdown()
@@ -99,4 +118,24 @@ func (c CompletedConfig) startClusterHealth(ctx context.Context, loopback *rest.
 		broadcaster.Shutdown()
 	}()
 	return nil
+}
+
+// propagation builds the manager of the per-type propagation controllers.
+func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config, factory informers.SharedInformerFactory,
+	secrets coreinformers.SecretInformer, broadcaster record.EventBroadcaster) (func(), error) {
+	fedhub, err := dynamic.NewForConfig(loopback)
+	if err != nil {
+		return nil, err
+	}
+	clusters, err := propagation.NewClusterSet(FederationNamespace, factory.Core().V1beta1().KubeFedClusters(), secrets)
+	if err != nil {
+		return nil, err
+	}
+	recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + propagation.ControllerName})
+	manager, err := propagation.NewManager(FederationNamespace, fedhub, factory.Core().V1beta1().FederatedTypeConfigs(),
+		factory.Core().V1beta1().KubeFedConfigs(), clusters, recorder)
+	if err != nil {
+		return nil, err
+	}
+	return func() { manager.Run(ctx) }, nil
 }

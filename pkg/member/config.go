@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -277,4 +278,15 @@ func clamp(t, earliest, latest time.Time) time.Time {
 		return latest
 	}
 	return t
+}
+
+// Fingerprint identifies the version of a cluster's spec and Secret a client
+// was built from: a client whose fingerprint changed must be built again.
+func Fingerprint(cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret) string {
+	spec, _ := json.Marshal(cluster.Spec)
+	secretVersion := "none"
+	if secret != nil {
+		secretVersion = string(secret.UID) + "/" + secret.ResourceVersion
+	}
+	return string(spec) + "|" + secretVersion
 }

@@ -31,6 +31,7 @@ import (
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	"github.com/fedhub/fedhub/pkg/cmd/server"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
+	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 )
 
 // readyTimeout bounds how long a fresh in-process server may take to serve.
@@ -58,7 +59,7 @@ func startFedhub(t *testing.T, dataDir string, customize ...func(*server.Options
 	options.Standalone = true
 	// These tests check what storage keeps; a reconciler writing status
 	// concurrently would change objects under them.
-	options.Controllers = []string{"*", "-" + clusterhealth.ControllerName}
+	options.Controllers = []string{"*", "-" + clusterhealth.ControllerName, "-" + propagation.ControllerName}
 	options.WriteKubeconfig = kubeconfig
 	options.EmbeddedEtcdDir = filepath.Join(dataDir, "etcd")
 	options.RecommendedOptions.SecureServing.BindPort = 0

@@ -42,6 +42,7 @@ import (
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions/core/v1beta1"
 	fedlisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 )
 
 // ControllerName names the controller in logs, events and --controllers.
@@ -147,16 +148,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
 	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for c.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	reconciler.RunWorkers(ctx, c.queue, workers, c.processNext)
 	c.mu.Lock()
 	for name, p := range c.probers {
 		p.stop()

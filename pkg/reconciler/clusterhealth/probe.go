@@ -18,7 +18,6 @@ package clusterhealth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,10 +51,7 @@ type memberClients struct {
 // clientsFor returns clients for the cluster's current configuration,
 // reusing previous ones when nothing they were built from changed.
 func clientsFor(previous *memberClients, cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret, timeout time.Duration) (*memberClients, error) {
-	fingerprint, err := fingerprintOf(cluster, secret, timeout)
-	if err != nil {
-		return nil, err
-	}
+	fingerprint := member.Fingerprint(cluster, secret) + "|" + timeout.String()
 	if previous != nil && previous.fingerprint == fingerprint {
 		return previous, nil
 	}
@@ -73,18 +69,6 @@ func clientsFor(previous *memberClients, cluster *corev1beta1.KubeFedCluster, se
 		return nil, err
 	}
 	return clients, nil
-}
-
-func fingerprintOf(cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret, timeout time.Duration) (string, error) {
-	spec, err := json.Marshal(cluster.Spec)
-	if err != nil {
-		return "", err
-	}
-	secretVersion := "none"
-	if secret != nil {
-		secretVersion = string(secret.UID) + "/" + secret.ResourceVersion
-	}
-	return fmt.Sprintf("%s|%s|%s", spec, secretVersion, timeout), nil
 }
 
 // probe asks the member for /healthz and, when it is reachable, for its

@@ -1,0 +1,273 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package propagation
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/reconciler"
+)
+
+// resyncPeriod re-reconciles every federated object now and then, so that a
+// member that was missed (e.g. while its informer restarted) is caught up.
+const resyncPeriod = 5 * time.Minute
+
+// TypeController propagates the objects of one federated type.
+type TypeController struct {
+	typeConfig *corev1beta1.FederatedTypeConfig
+	target     schema.GroupVersionResource
+	targetKind schema.GroupVersionKind
+	federated  schema.GroupVersionResource
+	namespaced bool
+
+	fedhub     dynamic.Interface
+	fedLister  cache.GenericLister
+	fedSynced  cache.InformerSynced
+	clusters   *ClusterSet
+	namespaces NamespacePlacement
+	settings   Settings
+	recorder   record.EventRecorder
+	queue      workqueue.TypedRateLimitingInterface[string]
+
+	mu      sync.Mutex
+	members map[string]*memberInformer
+	// lastApplied is, per cluster and federated object, what fedhub last
+	// wrote or found in sync; it tells drift from fedhub's own changes.
+	lastApplied map[string]appliedVersion
+	// onChange, when set, hears of every federated object that changed, by namespace.
+	onChange func(namespace string)
+}
+
+// NamespacePlacement returns the FederatedNamespace of a namespace; ok is
+// false when namespaces are not federated at all (no requirement then).
+type NamespacePlacement func(namespace string) (federatedNamespace *unstructured.Unstructured, ok bool)
+
+// Settings are the KubeFedConfig's choices that propagation follows.
+type Settings func() (adoptResources bool)
+
+// memberInformer caches the managed objects of the type in one member.
+type memberInformer struct {
+	fingerprint string
+	client      dynamic.Interface
+	lister      cache.GenericLister
+	synced      cache.InformerSynced
+	cancel      context.CancelFunc
+}
+
+// NewTypeController wires a controller for typeConfig; Run starts it.
+func NewTypeController(typeConfig *corev1beta1.FederatedTypeConfig, fedhub dynamic.Interface, clusters *ClusterSet,
+	namespaces NamespacePlacement, settings Settings, recorder record.EventRecorder) *TypeController {
+	target, federated := typeConfig.Spec.TargetType, typeConfig.Spec.FederatedType
+	return &TypeController{
+		typeConfig: typeConfig,
+		target:     schema.GroupVersionResource{Group: target.Group, Version: target.Version, Resource: target.PluralName},
+		targetKind: schema.GroupVersionKind{Group: target.Group, Version: target.Version, Kind: target.Kind},
+		federated:  schema.GroupVersionResource{Group: federated.Group, Version: federated.Version, Resource: federated.PluralName},
+		namespaced: target.Scope == corev1beta1.NamespaceScoped,
+		fedhub:     fedhub,
+		clusters:   clusters,
+		namespaces: namespaces,
+		settings:   settings,
+		recorder:   recorder,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "propagation-" + federated.PluralName}),
+		members: map[string]*memberInformer{},
+	}
+}
+
+// Run follows the federated objects and the members until ctx ends.
+func (c *TypeController) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	logger := klog.FromContext(ctx).WithValues("controller", "propagation", "type", c.federated.Resource)
+	ctx = klog.NewContext(ctx, logger)
+	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, c.federated, "", resyncPeriod, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
+	c.fedLister, c.fedSynced = informer.Lister(), informer.Informer().HasSynced
+	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		DeleteFunc: c.enqueue,
+	}); err != nil {
+		logger.Error(err, "Watching federated objects")
+		return
+	}
+	go informer.Informer().RunWithContext(ctx)
+	defer c.clusters.OnChange(func() { c.syncMembers(ctx); c.EnqueueAll() })()
+	logger.Info("Starting controller")
+	defer logger.Info("Stopped controller")
+	if !cache.WaitForCacheSync(ctx.Done(), c.fedSynced, c.clusters.HasSynced) {
+		return
+	}
+	c.syncMembers(ctx)
+	reconciler.RunWorkers(ctx, c.queue, workers, c.processNext)
+	c.mu.Lock()
+	for name, m := range c.members {
+		m.cancel()
+		delete(c.members, name)
+	}
+	c.mu.Unlock()
+}
+
+func (c *TypeController) enqueue(obj any) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(key)
+	if c.onChange != nil {
+		namespace, _, _ := cache.SplitMetaNamespaceKey(key)
+		c.onChange(namespace)
+	}
+}
+
+// EnqueueAll queues every federated object of the type.
+func (c *TypeController) EnqueueAll() {
+	if c.fedLister == nil {
+		return
+	}
+	objects, _ := c.fedLister.List(everything)
+	for _, obj := range objects {
+		c.enqueue(obj)
+	}
+}
+
+// EnqueueNamespace queues the federated objects in a namespace, whose
+// placement depends on its FederatedNamespace.
+func (c *TypeController) EnqueueNamespace(namespace string) {
+	if c.fedLister == nil || !c.namespaced {
+		return
+	}
+	objects, _ := c.fedLister.ByNamespace(namespace).List(everything)
+	for _, obj := range objects {
+		c.enqueue(obj)
+	}
+}
+
+// memberKey maps a member object to the key of its federated object: the
+// same namespace and name, except a Namespace, federated by the
+// FederatedNamespace of the same name inside it.
+func (c *TypeController) memberKey(obj any) (string, bool) {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tombstone.Obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return "", false
+	}
+	if isNamespaceKind(c.targetKind) {
+		return u.GetName() + "/" + u.GetName(), true
+	}
+	if u.GetNamespace() == "" {
+		return u.GetName(), true
+	}
+	return u.GetNamespace() + "/" + u.GetName(), true
+}
+
+// syncMembers runs an informer on the managed objects of the type in every
+// member with a usable client, and stops those of members gone or changed.
+func (c *TypeController) syncMembers(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	for _, cluster := range c.clusters.Clusters() {
+		if cluster.Client == nil {
+			continue
+		}
+		seen[cluster.Name] = true
+		if m, ok := c.members[cluster.Name]; ok && m.fingerprint == cluster.Fingerprint {
+			continue
+		} else if ok {
+			m.cancel()
+		}
+		c.members[cluster.Name] = c.startMemberInformer(ctx, cluster)
+	}
+	for name, m := range c.members {
+		if !seen[name] {
+			m.cancel()
+			delete(c.members, name)
+		}
+	}
+}
+
+func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluster) *memberInformer {
+	ctx, cancel := context.WithCancel(ctx)
+	informer := dynamicinformer.NewFilteredDynamicInformer(cluster.Client, c.target, "", 0, cache.Indexers{},
+		func(options *metav1.ListOptions) { options.LabelSelector = ManagedLabel + "=true" })
+	handler := func(obj any) {
+		if key, ok := c.memberKey(obj); ok {
+			c.queue.Add(key)
+		}
+	}
+	_, _ = informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    handler,
+		UpdateFunc: func(_, obj any) { handler(obj) },
+		DeleteFunc: handler,
+	})
+	go informer.Informer().RunWithContext(ctx)
+	return &memberInformer{fingerprint: cluster.Fingerprint, client: cluster.Client, lister: informer.Lister(),
+		synced: informer.Informer().HasSynced, cancel: cancel}
+}
+
+// member returns the informer of a cluster, if it runs and has synced.
+func (c *TypeController) member(name string) (*memberInformer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.members[name]
+	if !ok {
+		return nil, fmt.Errorf("no client for cluster %s", name)
+	}
+	if !m.synced() {
+		return nil, fmt.Errorf("the cache of cluster %s has not synced yet", name)
+	}
+	return m, nil
+}
+
+func (c *TypeController) processNext(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	requeue, err := c.reconcile(ctx, key)
+	switch {
+	case err != nil:
+		klog.FromContext(ctx).V(2).Info("Reconcile failed; retrying with backoff", "key", key, "err", err.Error())
+		c.queue.AddRateLimited(key)
+	case requeue > 0:
+		c.queue.Forget(key)
+		c.queue.AddAfter(key, requeue)
+	default:
+		c.queue.Forget(key)
+	}
+	return true
+}

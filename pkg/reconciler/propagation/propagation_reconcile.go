@@ -1,0 +1,425 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package propagation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	"github.com/fedhub/fedhub/pkg/placement"
+)
+
+// KubeFed's finalizer and annotations, with KubeFed's meaning.
+const (
+	// Finalizer holds a federated object until its member objects are handled.
+	Finalizer = "kubefed.io/sync-controller"
+	// OrphanAnnotation "true": deleting the federated object leaves the member objects, unmanaged.
+	OrphanAnnotation = "kubefed.io/orphan"
+	// DeleteOptionAnnotation holds metav1.DeleteOptions (JSON) for deleting member objects.
+	DeleteOptionAnnotation = "kubefed.io/deleteoption"
+)
+
+// UnreadyDeletionTimeout is how long deleting a federated object waits for
+// unready clusters before it lets the object go and says what may be left
+// there (KubeFed waited forever).
+var UnreadyDeletionTimeout = time.Minute
+
+var everything = labels.Everything()
+
+func isNamespaceKind(gvk schema.GroupVersionKind) bool {
+	return gvk.Group == "" && gvk.Kind == "Namespace"
+}
+
+// reconcile brings the members in line with one federated object and
+// reports how that went in its status.
+func (c *TypeController) reconcile(ctx context.Context, key string) (time.Duration, error) {
+	fed, err := c.federatedObject(key)
+	if err != nil || fed == nil {
+		return 0, err
+	}
+	if fed.GetDeletionTimestamp() != nil {
+		return c.ensureDeletion(ctx, fed)
+	}
+	if !hasFinalizer(fed) {
+		// The update event brings the object back with the finalizer.
+		return 0, c.addFinalizer(ctx, fed)
+	}
+	clusters := c.clusters.Clusters()
+	placed, aggregate := c.placement(fed, clusters)
+	outcomes := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, cluster := range clusters {
+		isPlaced := placed[cluster.Name]
+		wg.Go(func() {
+			outcome := c.syncCluster(ctx, fed, cluster, isPlaced)
+			if isPlaced {
+				mu.Lock()
+				outcomes[cluster.Name] = outcome
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := c.writeStatus(ctx, fed, aggregate, outcomes); err != nil {
+		return 0, err
+	}
+	for name, outcome := range outcomes {
+		if outcome != "" && outcome != ClusterNotReady && outcome != ManagedLabelFalse && outcome != AlreadyExists {
+			// Retried with backoff; a cluster turning ready requeues everything anyway.
+			return 0, fmt.Errorf("cluster %s: %s", name, outcome)
+		}
+	}
+	return 0, nil
+}
+
+func (c *TypeController) federatedObject(key string) (*unstructured.Unstructured, error) {
+	namespace, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil, nil // a key we cannot parse names nothing we can reconcile
+	}
+	var obj runtime.Object
+	if namespace == "" {
+		obj, err = c.fedLister.Get(name)
+	} else {
+		obj, err = c.fedLister.ByNamespace(namespace).Get(name)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*unstructured.Unstructured), nil
+}
+
+// placement says which clusters the object is placed on: its own placement,
+// intersected for namespaced kinds with that of its namespace's FederatedNamespace.
+func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cluster) (map[string]bool, string) {
+	own, err := placement.Of(fed)
+	if err != nil {
+		return nil, ComputePlacementFailed
+	}
+	var namespacePlacement *placement.Placement
+	if c.namespaced && !isNamespaceKind(c.targetKind) && c.namespaces != nil {
+		federatedNamespace, federated := c.namespaces(fed.GetNamespace())
+		if federated && federatedNamespace == nil {
+			return nil, NamespaceNotFederated
+		}
+		if federatedNamespace != nil {
+			if namespacePlacement, err = placement.Of(federatedNamespace); err != nil {
+				return nil, ComputePlacementFailed
+			}
+		}
+	}
+	placed := map[string]bool{}
+	for _, cluster := range clusters {
+		selected, _, err := own.Selects(cluster.KubeFedCluster)
+		if err != nil {
+			return nil, ComputePlacementFailed
+		}
+		if selected && namespacePlacement != nil {
+			selected, _, _ = namespacePlacement.Selects(cluster.KubeFedCluster)
+		}
+		placed[cluster.Name] = selected
+	}
+	return placed, ""
+}
+
+// syncCluster makes one member agree with the federated object: the object
+// exists and matches where placed, is gone where not. It returns the
+// cluster's status for a placed cluster.
+func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, placed bool) string {
+	logger := klog.FromContext(ctx).WithValues("cluster", cluster.Name, "object", klog.KObj(fed))
+	if !cluster.Ready {
+		return ClusterNotReady
+	}
+	m, err := c.member(cluster.Name)
+	if err != nil {
+		logger.V(4).Info("No member cache yet", "err", err.Error())
+		return CachedRetrievalFailed
+	}
+	namespace, name := c.memberName(fed)
+	client := m.client.Resource(c.target).Namespace(namespace)
+	live, err := c.cached(m, namespace, name)
+	if err != nil {
+		return CachedRetrievalFailed
+	}
+	if !placed {
+		if live != nil {
+			c.deleteMember(ctx, fed, cluster.Name, client, name)
+		}
+		return ""
+	}
+	desired, err := Render(fed, c.targetKind, c.namespaced, cluster.Name)
+	if err != nil {
+		c.recorder.Eventf(fed, corev1.EventTypeWarning, ApplyOverridesFailed, "Cluster %s: %v", cluster.Name, err)
+		return ApplyOverridesFailed
+	}
+	if live == nil {
+		created, err := client.Create(ctx, desired, metav1.CreateOptions{})
+		if err == nil {
+			c.applied(cluster.Name, fed, created)
+			c.recorder.Eventf(fed, corev1.EventTypeNormal, "CreateInCluster", "Created %s %s in cluster %s", c.targetKind.Kind, objectName(namespace, name), cluster.Name)
+			return ""
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			logger.V(2).Info("Creating in member failed", "err", err.Error())
+			return CreationFailed
+		}
+		if live, err = client.Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return RetrievalFailed
+		}
+		if live.GetLabels()[ManagedLabel] == "false" {
+			return ManagedLabelFalse
+		}
+		if !c.settings() {
+			return AlreadyExists
+		}
+		logger.V(2).Info("Adopting an existing member object")
+	}
+	return c.updateMember(ctx, fed, cluster.Name, client, desired, live)
+}
+
+// updateMember updates the member object only when it differs from what the
+// federated object asks for; a difference fedhub did not cause is drift.
+func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, desired, live *unstructured.Unstructured) string {
+	retainReplicas, _, _ := unstructured.NestedBool(fed.Object, "spec", "retainReplicas")
+	Retain(desired, live, retainReplicas)
+	if !Differs(desired, live) {
+		c.applied(cluster, fed, live)
+		return ""
+	}
+	drifted := c.wasApplied(cluster, fed, live)
+	updated, err := client.Update(ctx, desired, metav1.UpdateOptions{})
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("Updating in member failed", "cluster", cluster, "object", klog.KObj(fed), "err", err.Error())
+		return UpdateFailed
+	}
+	c.applied(cluster, fed, updated)
+	if drifted {
+		c.recorder.Eventf(fed, corev1.EventTypeWarning, "DriftCorrected", "%s %s in cluster %s was changed there; restored to the federated object's",
+			c.targetKind.Kind, objectName(live.GetNamespace(), live.GetName()), cluster)
+	} else {
+		c.recorder.Eventf(fed, corev1.EventTypeNormal, "UpdateInCluster", "Updated %s %s in cluster %s",
+			c.targetKind.Kind, objectName(live.GetNamespace(), live.GetName()), cluster)
+	}
+	return ""
+}
+
+func (c *TypeController) deleteMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, name string) {
+	err := client.Delete(ctx, name, deleteOptions(fed))
+	if err != nil && !apierrors.IsNotFound(err) {
+		klog.FromContext(ctx).V(2).Info("Deleting in member failed", "cluster", cluster, "object", klog.KObj(fed), "err", err.Error())
+		return
+	}
+	c.recorder.Eventf(fed, corev1.EventTypeNormal, "DeleteInCluster", "Deleted %s %s in cluster %s", c.targetKind.Kind, name, cluster)
+}
+
+// memberName is the namespace and name of the member object.
+func (c *TypeController) memberName(fed *unstructured.Unstructured) (string, string) {
+	switch {
+	case isNamespaceKind(c.targetKind):
+		return "", fed.GetName()
+	case c.namespaced:
+		return fed.GetNamespace(), fed.GetName()
+	}
+	return "", fed.GetName()
+}
+
+// cached reads the managed member object from the member's informer; nil when absent.
+func (c *TypeController) cached(m *memberInformer, namespace, name string) (*unstructured.Unstructured, error) {
+	var obj runtime.Object
+	var err error
+	if namespace == "" {
+		obj, err = m.lister.Get(name)
+	} else {
+		obj, err = m.lister.ByNamespace(namespace).Get(name)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*unstructured.Unstructured).DeepCopy(), nil
+}
+
+// applied remembers the member object's resourceVersion as fedhub's own
+// doing for this generation of the federated object.
+func (c *TypeController) applied(cluster string, fed, member *unstructured.Unstructured) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lastApplied == nil {
+		c.lastApplied = map[string]appliedVersion{}
+	}
+	c.lastApplied[cluster+"/"+string(fed.GetUID())] = appliedVersion{generation: fed.GetGeneration(), resourceVersion: member.GetResourceVersion()}
+}
+
+// wasApplied says whether the member object differs although fedhub applied
+// this generation to it: then someone changed it in the member.
+func (c *TypeController) wasApplied(cluster string, fed, live *unstructured.Unstructured) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last, ok := c.lastApplied[cluster+"/"+string(fed.GetUID())]
+	return ok && last.generation == fed.GetGeneration() && last.resourceVersion != live.GetResourceVersion()
+}
+
+type appliedVersion struct {
+	generation      int64
+	resourceVersion string
+}
+
+func hasFinalizer(obj *unstructured.Unstructured) bool {
+	for _, f := range obj.GetFinalizers() {
+		if f == Finalizer {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *TypeController) resource(obj *unstructured.Unstructured) dynamic.ResourceInterface {
+	return c.fedhub.Resource(c.federated).Namespace(obj.GetNamespace())
+}
+
+func (c *TypeController) addFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"finalizers": append(fed.GetFinalizers(), Finalizer), "resourceVersion": fed.GetResourceVersion()}})
+	_, err := c.resource(fed).Patch(ctx, fed.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+func (c *TypeController) removeFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
+	var kept []string
+	for _, f := range fed.GetFinalizers() {
+		if f != Finalizer {
+			kept = append(kept, f)
+		}
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": kept, "resourceVersion": fed.GetResourceVersion()}})
+	_, err := c.resource(fed).Patch(ctx, fed.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// writeStatus stores the status of one reconcile when it changed.
+func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string) error {
+	var current typesv1beta1.FederatedStatus
+	if raw, ok := fed.Object["status"].(map[string]any); ok {
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &current)
+	}
+	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, time.Now())
+	if !statusChanged(current, desired) {
+		return nil
+	}
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&desired)
+	if err != nil {
+		return err
+	}
+	updated := fed.DeepCopy()
+	updated.Object["status"] = raw
+	_, err = c.resource(fed).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	return err
+}
+
+// ensureDeletion handles the member objects of a federated object being
+// deleted, then releases it. Unready clusters hold it for at most
+// UnreadyDeletionTimeout; the event then says where objects may remain.
+func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.Unstructured) (time.Duration, error) {
+	if !hasFinalizer(fed) {
+		return 0, nil
+	}
+	orphan := fed.GetAnnotations()[OrphanAnnotation] == "true"
+	namespace, name := c.memberName(fed)
+	var unreachable, waiting, failed []string
+	for _, cluster := range c.clusters.Clusters() {
+		m, err := c.member(cluster.Name)
+		if !cluster.Ready || err != nil {
+			unreachable = append(unreachable, cluster.Name)
+			continue
+		}
+		live, err := c.cached(m, namespace, name)
+		if err != nil || live == nil {
+			continue
+		}
+		client := m.client.Resource(c.target).Namespace(namespace)
+		if orphan {
+			patch := []byte(`{"metadata":{"labels":{"` + ManagedLabel + `":null}}}`)
+			if _, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				failed = append(failed, cluster.Name+": "+err.Error())
+			}
+			continue
+		}
+		if err := client.Delete(ctx, name, deleteOptions(fed)); err != nil && !apierrors.IsNotFound(err) {
+			failed = append(failed, cluster.Name+": "+err.Error())
+			continue
+		}
+		waiting = append(waiting, cluster.Name)
+	}
+	if len(failed) > 0 {
+		return 0, fmt.Errorf("deleting in members: %s", strings.Join(failed, "; "))
+	}
+	if len(waiting) > 0 {
+		// The member informers' delete events bring the object back sooner.
+		return 2 * time.Second, nil
+	}
+	if len(unreachable) > 0 {
+		if left := UnreadyDeletionTimeout - time.Since(fed.GetDeletionTimestamp().Time); left > 0 {
+			return left, nil
+		}
+		c.recorder.Eventf(fed, corev1.EventTypeWarning, "DeletionIncomplete",
+			"Released after waiting %s for unready clusters; %s %s may remain in: %s",
+			UnreadyDeletionTimeout, c.targetKind.Kind, objectName(namespace, name), strings.Join(unreachable, ", "))
+	}
+	return 0, c.removeFinalizer(ctx, fed)
+}
+
+// deleteOptions are the member delete options the federated object asks for.
+func deleteOptions(fed *unstructured.Unstructured) metav1.DeleteOptions {
+	var options metav1.DeleteOptions
+	if raw := fed.GetAnnotations()[DeleteOptionAnnotation]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &options) // admission does not check it; a bad value means defaults
+	}
+	return options
+}
+
+func objectName(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
