@@ -123,6 +123,7 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 // propagation builds the manager of the per-type propagation controllers.
 func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config, factory informers.SharedInformerFactory,
 	secrets coreinformers.SecretInformer, broadcaster record.EventBroadcaster) (func(), error) {
+	propagation.RegisterMetrics()
 	fedhub, err := dynamic.NewForConfig(loopback)
 	if err != nil {
 		return nil, err

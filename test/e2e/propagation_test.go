@@ -18,11 +18,18 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/fedhub/fedhub/test/framework"
 )
 
 // propagationDeadline bounds every wait for members to follow a change.
@@ -82,6 +89,71 @@ func TestPropagation(t *testing.T) {
 		}
 	})
 
+	t.Run("a selector placement follows the clusters' labels", func(t *testing.T) {
+		t.Cleanup(func() {
+			_, _, _ = kubectlAs(host, "label", "kfc", "member-1", "member-2", "-n", "kube-federation-system", "tier-")
+		})
+		mustKubectlAs(t, host, "label", "kfc", "member-2", "-n", "kube-federation-system", "tier=gold")
+		applyConfigMap(t, host, "gold-only", `clusterSelector: {matchLabels: {tier: gold}}`)
+		eventually(t, "member-2 gets the ConfigMap", memberGet("member-2", "configmap", "gold-only", "-n", "propagation-e2e", "-o", "name"), "configmap/gold-only")
+		mustKubectlAs(t, host, "label", "kfc", "member-1", "-n", "kube-federation-system", "tier=gold")
+		eventually(t, "member-1 gets it once labelled", memberGet("member-1", "configmap", "gold-only", "-n", "propagation-e2e", "-o", "name"), "configmap/gold-only")
+		mustKubectlAs(t, host, "label", "kfc", "member-2", "-n", "kube-federation-system", "tier-")
+		eventually(t, "member-2 loses it once unlabelled", func() (string, bool) {
+			_, errOut, err := kubectlAs(members, "--context", "member-2", "get", "configmap", "gold-only", "-n", "propagation-e2e")
+			return "", err != nil && strings.Contains(errOut, "NotFound")
+		}, "")
+		if out, ok := memberGet("member-1", "configmap", "gold-only", "-n", "propagation-e2e", "-o", "name")(); !ok || out != "configmap/gold-only" {
+			t.Errorf("member-1 lost the ConfigMap: %q", out)
+		}
+		// Gone everywhere before the labels go, so later subtests see a settled federation.
+		mustKubectlAs(t, host, "delete", "federatedconfigmap", "gold-only", "-n", "propagation-e2e", "--timeout=60s")
+	})
+
+	t.Run("existing member objects are adopted, or left alone when labelled unmanaged", func(t *testing.T) {
+		mustKubectlAs(t, members, "--context", "member-1", "create", "configmap", "existing", "-n", "propagation-e2e", "--from-literal=color=old")
+		mustKubectlAs(t, members, "--context", "member-1", "create", "configmap", "hands-off", "-n", "propagation-e2e", "--from-literal=color=old")
+		mustKubectlAs(t, members, "--context", "member-1", "label", "configmap", "hands-off", "-n", "propagation-e2e", "kubefed.io/managed=false")
+		applyConfigMap(t, host, "existing", `clusters: [{name: member-1}]`)
+		applyConfigMap(t, host, "hands-off", `clusters: [{name: member-1}]`)
+		eventually(t, "the existing ConfigMap is adopted", memberGet("member-1", "configmap", "existing", "-n", "propagation-e2e", "-o",
+			`jsonpath={.data.color} {.metadata.labels.kubefed\.io/managed}`), "new true")
+		eventually(t, "the unmanaged one is reported", func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedconfigmap", "hands-off", "-n", "propagation-e2e", "-o",
+				`jsonpath={.status.conditions[?(@.type=="Propagation")].reason} {.status.clusters[?(@.name=="member-1")].status}`)
+			return out, err == nil
+		}, "CheckClusters ManagedLabelFalse")
+		if out, _ := memberGet("member-1", "configmap", "hands-off", "-n", "propagation-e2e", "-o", "jsonpath={.data.color}")(); out != "old" {
+			t.Errorf("the ConfigMap labelled kubefed.io/managed=false was changed: color=%q", out)
+		}
+	})
+
+	t.Run("a restart of fedhub updates no member object", func(t *testing.T) {
+		f := sharedFederation(t)
+		before := managedVersions(t, f)
+		if err := f.Fedhub.Restart(context.Background(), f.Host); err != nil {
+			t.Fatal(err)
+		}
+		// Every controller reconciles every object once when it starts: once
+		// that has happened for every object, any update would have been made.
+		for _, federated := range []string{"federatednamespaces", "federatedconfigmaps", "federatedsecrets"} {
+			objects := strings.Fields(mustKubectlAs(t, host, "get", federated, "-A", "-o", "name"))
+			eventually(t, "fedhub reconciled every "+federated+" after the restart", func() (string, bool) {
+				done, err := reconciledSinceStart(f, federated)
+				return fmt.Sprintf("%d of %d", done, len(objects)), err == nil && done >= len(objects)
+			}, "")
+		}
+		after := managedVersions(t, f)
+		for object, version := range before {
+			if after[object] != version {
+				t.Errorf("%s was written after the restart: resourceVersion %s, was %s", object, after[object], version)
+			}
+		}
+		if len(before) < 5 {
+			t.Errorf("only %d managed member objects were compared: %v", len(before), before)
+		}
+	})
+
 	t.Run("deleting the federated object deletes the member objects", func(t *testing.T) {
 		mustKubectlAs(t, host, "delete", "federatedconfigmap", "settings", "-n", "propagation-e2e", "--timeout=60s")
 		eventually(t, "member-1's ConfigMap is deleted", func() (string, bool) {
@@ -133,4 +205,57 @@ func eventuallyWithin(t *testing.T, deadline time.Duration, what string, get fun
 	if err != nil {
 		t.Fatalf("%s: not within %s; last saw %q, want %q", what, deadline, last, want)
 	}
+}
+
+// applyConfigMap applies a FederatedConfigMap with data color=new and the given placement (YAML flow style).
+func applyConfigMap(t *testing.T, kubeconfig, name, placement string) {
+	t.Helper()
+	manifest := "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {name: " + name +
+		", namespace: propagation-e2e}\nspec:\n  template: {data: {color: new}}\n  placement: {" + placement + "}\n"
+	cmd := exec.Command("kubectl", "--kubeconfig", kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply of FederatedConfigMap %s: %v\n%s", name, err, out)
+	}
+}
+
+// managedVersions returns the resourceVersion of every object fedhub manages
+// in the members, among namespaces, ConfigMaps and Secrets.
+func managedVersions(t *testing.T, f *framework.Federation) map[string]string {
+	t.Helper()
+	versions := map[string]string{}
+	for _, member := range f.Members {
+		for _, kind := range []string{"namespaces", "configmaps", "secrets"} {
+			out := mustKubectlAs(t, federationKubeconfig(), "--context", member.Name, "get", kind, "-A", "-l", "kubefed.io/managed=true",
+				"-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`)
+			for _, line := range strings.Fields(out) {
+				name, version, _ := strings.Cut(line, "=")
+				versions[member.Name+" "+kind+" "+name] = version
+			}
+		}
+	}
+	return versions
+}
+
+// reconciledSinceStart reads fedhub's /metrics: how many reconciles of the
+// federated type succeeded since the process started.
+func reconciledSinceStart(f *framework.Federation, federated string) (int, error) {
+	config := rest.CopyConfig(f.Host.AdminConfig)
+	config.Host, config.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return 0, err
+	}
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	prefix := `fedhub_propagation_reconciles_total{result="success",type="` + federated + `"} `
+	for _, line := range strings.Split(string(body), "\n") {
+		if value, ok := strings.CutPrefix(line, prefix); ok {
+			n, err := strconv.ParseFloat(value, 64)
+			return int(n), err
+		}
+	}
+	return 0, nil
 }

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/fedhub/fedhub/pkg/certs"
@@ -52,6 +53,53 @@ type Fedhub struct {
 	URL string
 	// APIServices are the names of the APIService objects that register fedhub.
 	APIServices []string
+	// CA signed fedhub's serving certificate.
+	CA *certs.CA
+
+	binary, dir string
+	args        []string
+	restarts    int
+}
+
+// Restart stops fedhub-apiserver and starts it again with the same flags and
+// data, and waits until it serves through the host again.
+func (f *Fedhub) Restart(ctx context.Context, host *Cluster) error {
+	f.Stop()
+	f.restarts++
+	process, err := StartProcess(fmt.Sprintf("fedhub-apiserver-restart-%d", f.restarts), f.dir, f.binary, f.args...)
+	if err != nil {
+		return err
+	}
+	f.Process = process
+	// The aggregator still reports the APIServices Available from before
+	// the restart: wait for fedhub itself first.
+	if err := f.waitReady(ctx, host); err != nil {
+		return err
+	}
+	return f.waitAvailable(ctx, host)
+}
+
+// waitReady waits until fedhub's own /readyz answers ok, asked directly with
+// the host administrator's credentials (fedhub trusts the host's client CA).
+func (f *Fedhub) waitReady(ctx context.Context, host *Cluster) error {
+	config := rest.CopyConfig(host.AdminConfig)
+	config.Host, config.CAData = f.URL, f.CA.CertPEM
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, fedhubAvailableTimeout, true, func(ctx context.Context) (bool, error) {
+		if exited, _ := f.Exited(); exited {
+			return false, fmt.Errorf("exited")
+		}
+		var status int
+		client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&status)
+		return status == 200, nil
+	})
+	if err != nil {
+		return f.Failure(fmt.Sprintf("not ready after a restart: %v", err))
+	}
+	return nil
 }
 
 // StartFedhub runs fedhub-apiserver in aggregated mode against host, as the
@@ -83,7 +131,7 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 	if err != nil {
 		return nil, err
 	}
-	process, err := StartProcess("fedhub-apiserver", dir, binaries.FedhubAPIServer, flagArgs(map[string]string{
+	args := flagArgs(map[string]string{
 		"secure-port":               strconv.Itoa(port),
 		"bind-address":              "127.0.0.1",
 		"tls-cert-file":             certFile,
@@ -93,11 +141,13 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 		"authorization-kubeconfig":  kubeconfig,
 		"embedded-etcd-dir":         filepath.Join(dir, "fedhub-etcd"),
 		"cert-dir":                  filepath.Join(dir, "fedhub-certs"),
-	})...)
+	})
+	process, err := StartProcess("fedhub-apiserver", dir, binaries.FedhubAPIServer, args...)
 	if err != nil {
 		return nil, err
 	}
-	fedhub := &Fedhub{Process: process, URL: "https://127.0.0.1:" + strconv.Itoa(port), APIServices: apiServices}
+	fedhub := &Fedhub{Process: process, URL: "https://127.0.0.1:" + strconv.Itoa(port), APIServices: apiServices,
+		CA: ca, binary: binaries.FedhubAPIServer, args: args, dir: dir}
 	if err := fedhub.waitAvailable(ctx, host); err != nil {
 		process.Stop()
 		return nil, err

@@ -18,6 +18,7 @@ package propagation
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -153,7 +154,9 @@ func (m *Manager) syncTypes(ctx context.Context) {
 
 // namespacePlacement finds the FederatedNamespace of a namespace through the
 // controller of the namespaces type; without one, namespaces are not federated.
-func (m *Manager) namespacePlacement(namespace string) (*unstructured.Unstructured, bool) {
+// Until that controller knows every FederatedNamespace it answers with an
+// error: an unknown namespace placement must not read as "place nowhere".
+func (m *Manager) namespacePlacement(namespace string) (*unstructured.Unstructured, bool, error) {
 	m.mu.Lock()
 	var namespaces *TypeController
 	for _, r := range m.running {
@@ -163,13 +166,13 @@ func (m *Manager) namespacePlacement(namespace string) (*unstructured.Unstructur
 	}
 	m.mu.Unlock()
 	if namespaces == nil {
-		return nil, false
+		return nil, false, nil
+	}
+	if !namespaces.hasSynced() {
+		return nil, true, fmt.Errorf("the FederatedNamespaces are not known yet")
 	}
 	obj, err := namespaces.federatedObject(namespace + "/" + namespace)
-	if err != nil {
-		return nil, true
-	}
-	return obj, true
+	return obj, true, err
 }
 
 // namespaceChanged requeues the objects whose placement a FederatedNamespace bounds.

@@ -67,9 +67,9 @@ type TypeController struct {
 	onChange func(namespace string)
 }
 
-// NamespacePlacement returns the FederatedNamespace of a namespace; ok is
-// false when namespaces are not federated at all (no requirement then).
-type NamespacePlacement func(namespace string) (federatedNamespace *unstructured.Unstructured, ok bool)
+// NamespacePlacement returns the FederatedNamespace of a namespace; federated
+// is false when namespaces are not federated at all (no requirement then).
+type NamespacePlacement func(namespace string) (federatedNamespace *unstructured.Unstructured, federated bool, err error)
 
 // Settings are the KubeFedConfig's choices that propagation follows.
 type Settings func() (adoptResources bool)
@@ -111,7 +111,9 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 	logger := klog.FromContext(ctx).WithValues("controller", "propagation", "type", c.federated.Resource)
 	ctx = klog.NewContext(ctx, logger)
 	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, c.federated, "", resyncPeriod, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
+	c.mu.Lock()
 	c.fedLister, c.fedSynced = informer.Lister(), informer.Informer().HasSynced
+	c.mu.Unlock()
 	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
@@ -150,12 +152,28 @@ func (c *TypeController) enqueue(obj any) {
 	}
 }
 
+// lister is the federated objects' lister, nil until Run has set it up.
+func (c *TypeController) lister() cache.GenericLister {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fedLister
+}
+
+// hasSynced reports whether the controller knows every federated object of its type.
+func (c *TypeController) hasSynced() bool {
+	c.mu.Lock()
+	synced := c.fedSynced
+	c.mu.Unlock()
+	return synced != nil && synced()
+}
+
 // EnqueueAll queues every federated object of the type.
 func (c *TypeController) EnqueueAll() {
-	if c.fedLister == nil {
+	lister := c.lister()
+	if lister == nil {
 		return
 	}
-	objects, _ := c.fedLister.List(everything)
+	objects, _ := lister.List(everything)
 	for _, obj := range objects {
 		c.enqueue(obj)
 	}
@@ -164,10 +182,11 @@ func (c *TypeController) EnqueueAll() {
 // EnqueueNamespace queues the federated objects in a namespace, whose
 // placement depends on its FederatedNamespace.
 func (c *TypeController) EnqueueNamespace(namespace string) {
-	if c.fedLister == nil || !c.namespaced {
+	lister := c.lister()
+	if lister == nil || !c.namespaced {
 		return
 	}
-	objects, _ := c.fedLister.ByNamespace(namespace).List(everything)
+	objects, _ := lister.ByNamespace(namespace).List(everything)
 	for _, obj := range objects {
 		c.enqueue(obj)
 	}
@@ -258,7 +277,9 @@ func (c *TypeController) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer c.queue.Done(key)
+	started := time.Now()
 	requeue, err := c.reconcile(ctx, key)
+	observeReconcile(c.federated.Resource, started, err)
 	switch {
 	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Reconcile failed; retrying with backoff", "key", key, "err", err.Error())

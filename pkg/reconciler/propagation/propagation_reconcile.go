@@ -76,7 +76,10 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 		return 0, c.addFinalizer(ctx, fed)
 	}
 	clusters := c.clusters.Clusters()
-	placed, aggregate := c.placement(fed, clusters)
+	placed, aggregate, err := c.placement(fed, clusters)
+	if err != nil {
+		return 0, err
+	}
 	outcomes := map[string]string{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -126,20 +129,25 @@ func (c *TypeController) federatedObject(key string) (*unstructured.Unstructured
 
 // placement says which clusters the object is placed on: its own placement,
 // intersected for namespaced kinds with that of its namespace's FederatedNamespace.
-func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cluster) (map[string]bool, string) {
+// An error means the placement cannot be known yet (the reconcile is
+// retried); a placement that is known to be wrong is an aggregate reason.
+func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cluster) (map[string]bool, string, error) {
 	own, err := placement.Of(fed)
 	if err != nil {
-		return nil, ComputePlacementFailed
+		return nil, ComputePlacementFailed, nil
 	}
 	var namespacePlacement *placement.Placement
 	if c.namespaced && !isNamespaceKind(c.targetKind) && c.namespaces != nil {
-		federatedNamespace, federated := c.namespaces(fed.GetNamespace())
+		federatedNamespace, federated, err := c.namespaces(fed.GetNamespace())
+		if err != nil {
+			return nil, "", err
+		}
 		if federated && federatedNamespace == nil {
-			return nil, NamespaceNotFederated
+			return nil, NamespaceNotFederated, nil
 		}
 		if federatedNamespace != nil {
 			if namespacePlacement, err = placement.Of(federatedNamespace); err != nil {
-				return nil, ComputePlacementFailed
+				return nil, ComputePlacementFailed, nil
 			}
 		}
 	}
@@ -147,14 +155,14 @@ func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cl
 	for _, cluster := range clusters {
 		selected, _, err := own.Selects(cluster.KubeFedCluster)
 		if err != nil {
-			return nil, ComputePlacementFailed
+			return nil, ComputePlacementFailed, nil
 		}
 		if selected && namespacePlacement != nil {
 			selected, _, _ = namespacePlacement.Selects(cluster.KubeFedCluster)
 		}
 		placed[cluster.Name] = selected
 	}
-	return placed, ""
+	return placed, "", nil
 }
 
 // syncCluster makes one member agree with the federated object: the object
@@ -189,7 +197,9 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 	}
 	if live == nil {
 		created, err := client.Create(ctx, desired, metav1.CreateOptions{})
+		observeMemberOperation(cluster.Name, c.target.Resource, "create", ignoreAlreadyExists(err))
 		if err == nil {
+			propagationLatency.WithLabelValues(c.federated.Resource).Observe(time.Since(fed.GetCreationTimestamp().Time).Seconds())
 			c.applied(cluster.Name, fed, created)
 			c.recorder.Eventf(fed, corev1.EventTypeNormal, "CreateInCluster", "Created %s %s in cluster %s", c.targetKind.Kind, objectName(namespace, name), cluster.Name)
 			return ""
@@ -223,6 +233,7 @@ func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Uns
 	}
 	drifted := c.wasApplied(cluster, fed, live)
 	updated, err := client.Update(ctx, desired, metav1.UpdateOptions{})
+	observeMemberOperation(cluster, c.target.Resource, "update", err)
 	if err != nil {
 		klog.FromContext(ctx).V(2).Info("Updating in member failed", "cluster", cluster, "object", klog.KObj(fed), "err", err.Error())
 		return UpdateFailed
@@ -240,6 +251,7 @@ func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Uns
 
 func (c *TypeController) deleteMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, name string) {
 	err := client.Delete(ctx, name, deleteOptions(fed))
+	observeMemberOperation(cluster, c.target.Resource, "delete", ignoreNotFound(err))
 	if err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).V(2).Info("Deleting in member failed", "cluster", cluster, "object", klog.KObj(fed), "err", err.Error())
 		return
@@ -379,12 +391,16 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 		client := m.client.Resource(c.target).Namespace(namespace)
 		if orphan {
 			patch := []byte(`{"metadata":{"labels":{"` + ManagedLabel + `":null}}}`)
-			if _, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			_, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+			observeMemberOperation(cluster.Name, c.target.Resource, "patch", ignoreNotFound(err))
+			if err != nil && !apierrors.IsNotFound(err) {
 				failed = append(failed, cluster.Name+": "+err.Error())
 			}
 			continue
 		}
-		if err := client.Delete(ctx, name, deleteOptions(fed)); err != nil && !apierrors.IsNotFound(err) {
+		err = client.Delete(ctx, name, deleteOptions(fed))
+		observeMemberOperation(cluster.Name, c.target.Resource, "delete", ignoreNotFound(err))
+		if err != nil && !apierrors.IsNotFound(err) {
 			failed = append(failed, cluster.Name+": "+err.Error())
 			continue
 		}
@@ -422,4 +438,20 @@ func objectName(namespace, name string) string {
 		return name
 	}
 	return namespace + "/" + name
+}
+
+// ignoreAlreadyExists and ignoreNotFound count an outcome the reconcile
+// handles as success in the metrics.
+func ignoreAlreadyExists(err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }

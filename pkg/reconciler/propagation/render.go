@@ -18,6 +18,7 @@ limitations under the License.
 package propagation
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,7 +66,31 @@ func Render(federated *unstructured.Unstructured, target schema.GroupVersionKind
 			return nil, err
 		}
 	}
+	if target.Group == "" && target.Kind == "Secret" {
+		foldStringData(obj)
+	}
 	return obj, nil
+}
+
+// foldStringData moves a Secret's stringData into data, as the member's API
+// server does on write: stringData is never stored, so a rendered object that
+// kept it would differ from the member's forever.
+func foldStringData(secret *unstructured.Unstructured) {
+	stringData, ok := secret.Object["stringData"].(map[string]any)
+	delete(secret.Object, "stringData")
+	if !ok || len(stringData) == 0 {
+		return
+	}
+	data, _ := secret.Object["data"].(map[string]any)
+	if data == nil {
+		data = map[string]any{}
+	}
+	for key, value := range stringData {
+		if text, isText := value.(string); isText {
+			data[key] = base64.StdEncoding.EncodeToString([]byte(text))
+		}
+	}
+	secret.Object["data"] = data
 }
 
 // renderBase builds the member object before overrides, so overrides see (and may

@@ -411,3 +411,25 @@ func TestRenderBadTemplate(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderFoldsSecretStringData(t *testing.T) {
+	federated := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedSecret",
+		"metadata": map[string]any{"name": "s", "namespace": "ns"},
+		"spec": map[string]any{"template": map[string]any{
+			"data":       map[string]any{"kept": "a2VwdA==", "both": "b2xk"},
+			"stringData": map[string]any{"password": "s3cret", "both": "new"},
+		}},
+	}}
+	got, err := Render(federated, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, true, "member-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found := got.Object["stringData"]; found {
+		t.Errorf("stringData is still there: %v", got.Object)
+	}
+	want := map[string]any{"kept": "a2VwdA==", "both": "bmV3", "password": "czNjcmV0"}
+	if data := got.Object["data"]; !reflect.DeepEqual(data, want) {
+		t.Errorf("data = %v, want %v (stringData wins, as on the API server)", data, want)
+	}
+}
