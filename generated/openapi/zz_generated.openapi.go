@@ -3730,7 +3730,7 @@ func schema_fedhub_apis_types_v1beta1_FederatedStatus(ref common.ReferenceCallba
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Conditions holds the Propagation condition.",
+							Description: "Conditions holds the Propagation condition and, for workloads (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs), the Ready condition: True once every placed cluster has rolled the workload out.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -3760,6 +3760,34 @@ func schema_fedhub_apis_types_v1beta1_FederatedStatus(ref common.ReferenceCallba
 									},
 								},
 							},
+						},
+					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is, for workloads, the sum over the placed clusters of the replicas each member's object wants (a DaemonSet's desired pods, a Job's completions). A fedhub addition to KubeFed's status.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"readyReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReadyReplicas sums the members' ready replicas (a Job's succeeded pods).",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"availableReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AvailableReplicas sums the members' available replicas.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"updatedReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UpdatedReplicas sums the members' replicas of the current template.",
+							Type:        []string{"integer"},
+							Format:      "int32",
 						},
 					},
 				},

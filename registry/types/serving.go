@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 )
 
 // GroupVersion is the only group version of the federated kinds.
@@ -86,7 +87,7 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	if err != nil {
 		return nil, fmt.Errorf("schema of %s templates: %w", target.Kind, err)
 	}
-	table, err := newTableConvertor()
+	table, err := newTableConvertor(typesv1beta1.IsWorkload(ftc.Spec.TargetType.Group, ftc.Spec.TargetType.Kind))
 	if err != nil {
 		return nil, err
 	}

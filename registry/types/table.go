@@ -17,8 +17,15 @@ limitations under the License.
 package types
 
 import (
+	"context"
+	"fmt"
+	"slices"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
 
@@ -34,6 +41,44 @@ var federatedColumns = []apiextensionsv1.CustomResourceColumnDefinition{
 		Description: "The clusters named by the placement."},
 }
 
-func newTableConvertor() (rest.TableConvertor, error) {
-	return tableconvertor.New(federatedColumns)
+// newTableConvertor prints the federated columns; a workload kind also gets
+// READY ("ready/replicas" summed over its clusters, as kubectl prints a
+// Deployment) after NAME.
+func newTableConvertor(workload bool) (rest.TableConvertor, error) {
+	convertor, err := tableconvertor.New(federatedColumns)
+	if err != nil || !workload {
+		return convertor, err
+	}
+	return workloadTable{convertor}, nil
+}
+
+// workloadTable adds the READY column to the federated columns.
+type workloadTable struct {
+	rest.TableConvertor
+}
+
+var readyColumn = metav1.TableColumnDefinition{Name: "Ready", Type: "string",
+	Description: "Ready replicas over wanted replicas, summed over the placed clusters."}
+
+func (w workloadTable) ConvertToTable(ctx context.Context, obj runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
+	table, err := w.TableConvertor.ConvertToTable(ctx, obj, tableOptions)
+	if err != nil {
+		return nil, err
+	}
+	if len(table.ColumnDefinitions) > 0 {
+		table.ColumnDefinitions = slices.Insert(table.ColumnDefinitions, 1, readyColumn)
+	}
+	for i := range table.Rows {
+		row := &table.Rows[i]
+		ready := "<unknown>"
+		if u, ok := row.Object.Object.(*unstructured.Unstructured); ok {
+			readyReplicas, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+			replicas, _, _ := unstructured.NestedInt64(u.Object, "status", "replicas")
+			ready = fmt.Sprintf("%d/%d", readyReplicas, replicas)
+		}
+		if len(row.Cells) > 0 {
+			row.Cells = slices.Insert(row.Cells, 1, any(ready))
+		}
+	}
+	return table, nil
 }

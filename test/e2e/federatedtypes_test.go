@@ -57,7 +57,7 @@ func TestFederatedDeploymentThroughHost(t *testing.T) {
 		t.Errorf("read back %q, want %q", got, want)
 	}
 	table := mustKubectlAs(t, host, "get", "federateddeployments", "-n", "kubefed-users", "-o", "wide")
-	assertColumns(t, table, "NAME", "AGE", "PROPAGATION", "REASON", "CLUSTERS")
+	assertColumns(t, table, "NAME", "READY", "AGE", "PROPAGATION", "REASON", "CLUSTERS")
 	if !strings.Contains(table, "member-1") {
 		t.Errorf("the wide table does not show the placed cluster:\n%s", table)
 	}

@@ -68,7 +68,9 @@ type FederatedStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions holds the Propagation condition.
+	// Conditions holds the Propagation condition and, for workloads
+	// (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs), the Ready
+	// condition: True once every placed cluster has rolled the workload out.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -78,6 +80,20 @@ type FederatedStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
+	// Replicas is, for workloads, the sum over the placed clusters of the
+	// replicas each member's object wants (a DaemonSet's desired pods, a
+	// Job's completions). A fedhub addition to KubeFed's status.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas sums the members' ready replicas (a Job's succeeded pods).
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// AvailableReplicas sums the members' available replicas.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	// UpdatedReplicas sums the members' replicas of the current template.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
 }
 
 // FederatedCondition is one condition of a federated object, as KubeFed wrote it.
@@ -136,3 +152,14 @@ func (JSON) OpenAPISchemaType() []string { return nil }
 
 // OpenAPISchemaFormat is empty: the value has no format.
 func (JSON) OpenAPISchemaFormat() string { return "" }
+
+// IsWorkload says whether the federated kind of a target type reports the
+// aggregated rollout status (replicas, readyReplicas, … and the Ready
+// condition): Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs.
+func IsWorkload(group, kind string) bool {
+	switch group + "/" + kind {
+	case "apps/Deployment", "apps/ReplicaSet", "apps/StatefulSet", "apps/DaemonSet", "batch/Job":
+		return true
+	}
+	return false
+}

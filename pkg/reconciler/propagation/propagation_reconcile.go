@@ -81,21 +81,26 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 		return 0, err
 	}
 	outcomes := map[string]string{}
+	members := map[string]*unstructured.Unstructured{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, cluster := range clusters {
 		isPlaced := placed[cluster.Name]
 		wg.Go(func() {
-			outcome := c.syncCluster(ctx, fed, cluster, isPlaced)
+			outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced)
 			if isPlaced {
 				mu.Lock()
-				outcomes[cluster.Name] = outcome
+				outcomes[cluster.Name], members[cluster.Name] = outcome, member
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if err := c.writeStatus(ctx, fed, aggregate, outcomes); err != nil {
+	var workload *workloadSummary
+	if isWorkload(c.targetKind) {
+		workload = summarize(c.targetKind, members)
+	}
+	if err := c.writeStatus(ctx, fed, aggregate, outcomes, workload); err != nil {
 		return 0, err
 	}
 	for name, outcome := range outcomes {
@@ -168,32 +173,32 @@ func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cl
 // syncCluster makes one member agree with the federated object: the object
 // exists and matches where placed, is gone where not. It returns the
 // cluster's status for a placed cluster.
-func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, placed bool) string {
+func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, placed bool) (string, *unstructured.Unstructured) {
 	logger := klog.FromContext(ctx).WithValues("cluster", cluster.Name, "object", klog.KObj(fed))
 	if !cluster.Ready {
-		return ClusterNotReady
+		return ClusterNotReady, nil
 	}
 	m, err := c.member(cluster.Name)
 	if err != nil {
 		logger.V(4).Info("No member cache yet", "err", err.Error())
-		return CachedRetrievalFailed
+		return CachedRetrievalFailed, nil
 	}
 	namespace, name := c.memberName(fed)
 	client := m.client.Resource(c.target).Namespace(namespace)
 	live, err := c.cached(m, namespace, name)
 	if err != nil {
-		return CachedRetrievalFailed
+		return CachedRetrievalFailed, nil
 	}
 	if !placed {
 		if live != nil {
 			c.deleteMember(ctx, fed, cluster.Name, client, name)
 		}
-		return ""
+		return "", nil
 	}
 	desired, err := Render(fed, c.targetKind, c.namespaced, cluster.Name)
 	if err != nil {
 		c.recorder.Eventf(fed, corev1.EventTypeWarning, ApplyOverridesFailed, "Cluster %s: %v", cluster.Name, err)
-		return ApplyOverridesFailed
+		return ApplyOverridesFailed, nil
 	}
 	if live == nil {
 		created, err := client.Create(ctx, desired, metav1.CreateOptions{})
@@ -202,20 +207,20 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 			propagationLatency.WithLabelValues(c.federated.Resource).Observe(time.Since(fed.GetCreationTimestamp().Time).Seconds())
 			c.applied(cluster.Name, fed, created)
 			c.recorder.Eventf(fed, corev1.EventTypeNormal, "CreateInCluster", "Created %s %s in cluster %s", c.targetKind.Kind, objectName(namespace, name), cluster.Name)
-			return ""
+			return "", created
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			logger.V(2).Info("Creating in member failed", "err", err.Error())
-			return CreationFailed
+			return CreationFailed, nil
 		}
 		if live, err = client.Get(ctx, name, metav1.GetOptions{}); err != nil {
-			return RetrievalFailed
+			return RetrievalFailed, nil
 		}
 		if live.GetLabels()[ManagedLabel] == "false" {
-			return ManagedLabelFalse
+			return ManagedLabelFalse, nil
 		}
 		if !c.settings() {
-			return AlreadyExists
+			return AlreadyExists, nil
 		}
 		logger.V(2).Info("Adopting an existing member object")
 	}
@@ -224,19 +229,19 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 
 // updateMember updates the member object only when it differs from what the
 // federated object asks for; a difference fedhub did not cause is drift.
-func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, desired, live *unstructured.Unstructured) string {
+func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, desired, live *unstructured.Unstructured) (string, *unstructured.Unstructured) {
 	retainReplicas, _, _ := unstructured.NestedBool(fed.Object, "spec", "retainReplicas")
 	Retain(desired, live, retainReplicas)
 	if !Differs(desired, live) {
 		c.applied(cluster, fed, live)
-		return ""
+		return "", live
 	}
 	drifted := c.wasApplied(cluster, fed, live)
 	updated, err := client.Update(ctx, desired, metav1.UpdateOptions{})
 	observeMemberOperation(cluster, c.target.Resource, "update", err)
 	if err != nil {
 		klog.FromContext(ctx).V(2).Info("Updating in member failed", "cluster", cluster, "object", klog.KObj(fed), "err", err.Error())
-		return UpdateFailed
+		return UpdateFailed, nil
 	}
 	c.applied(cluster, fed, updated)
 	if drifted {
@@ -246,7 +251,7 @@ func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Uns
 		c.recorder.Eventf(fed, corev1.EventTypeNormal, "UpdateInCluster", "Updated %s %s in cluster %s",
 			c.targetKind.Kind, objectName(live.GetNamespace(), live.GetName()), cluster)
 	}
-	return ""
+	return "", updated
 }
 
 func (c *TypeController) deleteMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, name string) {
@@ -349,12 +354,12 @@ func (c *TypeController) removeFinalizer(ctx context.Context, fed *unstructured.
 }
 
 // writeStatus stores the status of one reconcile when it changed.
-func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string) error {
+func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string, workload *workloadSummary) error {
 	var current typesv1beta1.FederatedStatus
 	if raw, ok := fed.Object["status"].(map[string]any); ok {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &current)
 	}
-	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, time.Now())
+	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, time.Now())
 	if !statusChanged(current, desired) {
 		return nil
 	}

@@ -22,6 +22,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 )
@@ -55,8 +57,10 @@ const (
 
 // desiredStatus is the status that reports one reconcile: clusters holds the
 // status of every placed cluster ("" when propagated), aggregate a problem
-// with the object as a whole. Times change only with what they time.
-func desiredStatus(current typesv1beta1.FederatedStatus, generation int64, aggregate string, clusters map[string]string, now time.Time) typesv1beta1.FederatedStatus {
+// with the object as a whole, workload the summed rollout of a workload kind
+// (nil for other kinds). Times change only with what they time.
+func desiredStatus(current typesv1beta1.FederatedStatus, generation int64, aggregate string, clusters map[string]string,
+	workload *workloadSummary, now time.Time) typesv1beta1.FederatedStatus {
 	status := typesv1beta1.FederatedStatus{ObservedGeneration: generation}
 	names := make([]string, 0, len(clusters))
 	for name := range clusters {
@@ -69,25 +73,73 @@ func desiredStatus(current typesv1beta1.FederatedStatus, generation int64, aggre
 			aggregate = CheckClusters
 		}
 	}
-	condition := typesv1beta1.FederatedCondition{Type: PropagationCondition, Status: corev1.ConditionTrue, Reason: aggregate}
-	if aggregate != "" {
-		condition.Status = corev1.ConditionFalse
+	status.Conditions = []typesv1beta1.FederatedCondition{condition(current, PropagationCondition, aggregate == "", aggregate, now)}
+	if workload != nil {
+		status.Replicas, status.ReadyReplicas = int32(workload.total.desired), int32(workload.total.ready)
+		status.AvailableReplicas, status.UpdatedReplicas = int32(workload.total.available), int32(workload.total.updated)
+		status.Conditions = append(status.Conditions, condition(current, ReadyCondition, workload.ready, workload.reason(), now))
+	}
+	return status
+}
+
+// condition builds a condition, keeping its transition time while its status
+// holds and its update time while neither status nor reason changes.
+func condition(current typesv1beta1.FederatedStatus, conditionType string, isTrue bool, reason string, now time.Time) typesv1beta1.FederatedCondition {
+	c := typesv1beta1.FederatedCondition{Type: conditionType, Status: corev1.ConditionFalse, Reason: reason}
+	if isTrue {
+		c.Status = corev1.ConditionTrue
 	}
 	stamp := now.UTC().Format(time.RFC3339)
-	condition.LastUpdateTime, condition.LastTransitionTime = stamp, stamp
+	c.LastUpdateTime, c.LastTransitionTime = stamp, stamp
 	for _, old := range current.Conditions {
-		if old.Type != PropagationCondition {
+		if old.Type != conditionType || old.Status != c.Status {
 			continue
 		}
-		if old.Status == condition.Status && old.LastTransitionTime != "" {
-			condition.LastTransitionTime = old.LastTransitionTime
+		if old.LastTransitionTime != "" {
+			c.LastTransitionTime = old.LastTransitionTime
 		}
-		if old.Status == condition.Status && old.Reason == condition.Reason && old.LastUpdateTime != "" {
-			condition.LastUpdateTime = old.LastUpdateTime
+		if old.Reason == c.Reason && old.LastUpdateTime != "" {
+			c.LastUpdateTime = old.LastUpdateTime
 		}
 	}
-	status.Conditions = []typesv1beta1.FederatedCondition{condition}
-	return status
+	return c
+}
+
+// workloadSummary is a workload's rollout summed over its placed clusters.
+type workloadSummary struct {
+	total replicaCounts
+	ready bool
+	// notPropagated is set when a placed cluster does not have the object as asked.
+	notPropagated bool
+}
+
+func (w *workloadSummary) reason() string {
+	switch {
+	case w.notPropagated:
+		return NotPropagated
+	case w.ready:
+		return ReplicasReady
+	}
+	return ReplicasNotReady
+}
+
+// summarize sums the rollout of the members' objects; members holds each
+// placed cluster's object, nil where propagation did not succeed.
+func summarize(target schema.GroupVersionKind, members map[string]*unstructured.Unstructured) *workloadSummary {
+	summary := &workloadSummary{ready: true}
+	for _, obj := range members {
+		if obj == nil {
+			summary.notPropagated, summary.ready = true, false
+			continue
+		}
+		counts := workloadCounts(target, obj)
+		summary.total.desired += counts.desired
+		summary.total.ready += counts.ready
+		summary.total.available += counts.available
+		summary.total.updated += counts.updated
+		summary.ready = summary.ready && counts.complete()
+	}
+	return summary
 }
 
 // statusChanged says whether a status differs in more than its times.

@@ -42,7 +42,7 @@ func TestDesiredStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := desiredStatus(typesv1beta1.FederatedStatus{}, 3, tt.aggregate, tt.clusters, now)
+			got := desiredStatus(typesv1beta1.FederatedStatus{}, 3, tt.aggregate, tt.clusters, nil, now)
 			if got.ObservedGeneration != 3 {
 				t.Errorf("observedGeneration %d", got.ObservedGeneration)
 			}
@@ -70,22 +70,22 @@ func TestDesiredStatus(t *testing.T) {
 
 	t.Run("times move only with what they time", func(t *testing.T) {
 		ok := map[string]string{"a": ""}
-		first := desiredStatus(typesv1beta1.FederatedStatus{}, 1, "", ok, earlier)
-		same := desiredStatus(first, 1, "", ok, now)
+		first := desiredStatus(typesv1beta1.FederatedStatus{}, 1, "", ok, nil, earlier)
+		same := desiredStatus(first, 1, "", ok, nil, now)
 		if statusChanged(first, same) {
 			t.Errorf("an unchanged status counts as changed")
 		}
 		if same.Conditions[0] != first.Conditions[0] {
 			t.Errorf("an unchanged condition got new times: %+v, was %+v", same.Conditions[0], first.Conditions[0])
 		}
-		failed := desiredStatus(first, 1, "", map[string]string{"a": UpdateFailed}, now)
+		failed := desiredStatus(first, 1, "", map[string]string{"a": UpdateFailed}, nil, now)
 		if !statusChanged(first, failed) {
 			t.Errorf("a failed cluster does not count as a change")
 		}
 		if failed.Conditions[0].LastTransitionTime == first.Conditions[0].LastTransitionTime {
 			t.Errorf("the transition to False kept the old transition time")
 		}
-		newGeneration := desiredStatus(first, 2, "", ok, now)
+		newGeneration := desiredStatus(first, 2, "", ok, nil, now)
 		if !statusChanged(first, newGeneration) {
 			t.Errorf("a new observedGeneration does not count as a change")
 		}

@@ -25,10 +25,22 @@ package v1beta1
 type FederatedStatusApplyConfiguration struct {
 	// ObservedGeneration is the generation the status describes.
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
-	// Conditions holds the Propagation condition.
+	// Conditions holds the Propagation condition and, for workloads
+	// (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs), the Ready
+	// condition: True once every placed cluster has rolled the workload out.
 	Conditions []FederatedConditionApplyConfiguration `json:"conditions,omitempty"`
 	// Clusters reports each placed cluster; status is empty when propagation succeeded there.
 	Clusters []ClusterStatusApplyConfiguration `json:"clusters,omitempty"`
+	// Replicas is, for workloads, the sum over the placed clusters of the
+	// replicas each member's object wants (a DaemonSet's desired pods, a
+	// Job's completions). A fedhub addition to KubeFed's status.
+	Replicas *int32 `json:"replicas,omitempty"`
+	// ReadyReplicas sums the members' ready replicas (a Job's succeeded pods).
+	ReadyReplicas *int32 `json:"readyReplicas,omitempty"`
+	// AvailableReplicas sums the members' available replicas.
+	AvailableReplicas *int32 `json:"availableReplicas,omitempty"`
+	// UpdatedReplicas sums the members' replicas of the current template.
+	UpdatedReplicas *int32 `json:"updatedReplicas,omitempty"`
 }
 
 // FederatedStatusApplyConfiguration constructs a declarative configuration of the FederatedStatus type for use with
@@ -68,5 +80,37 @@ func (b *FederatedStatusApplyConfiguration) WithClusters(values ...*ClusterStatu
 		}
 		b.Clusters = append(b.Clusters, *values[i])
 	}
+	return b
+}
+
+// WithReplicas sets the Replicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Replicas field is set to the value of the last call.
+func (b *FederatedStatusApplyConfiguration) WithReplicas(value int32) *FederatedStatusApplyConfiguration {
+	b.Replicas = &value
+	return b
+}
+
+// WithReadyReplicas sets the ReadyReplicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ReadyReplicas field is set to the value of the last call.
+func (b *FederatedStatusApplyConfiguration) WithReadyReplicas(value int32) *FederatedStatusApplyConfiguration {
+	b.ReadyReplicas = &value
+	return b
+}
+
+// WithAvailableReplicas sets the AvailableReplicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the AvailableReplicas field is set to the value of the last call.
+func (b *FederatedStatusApplyConfiguration) WithAvailableReplicas(value int32) *FederatedStatusApplyConfiguration {
+	b.AvailableReplicas = &value
+	return b
+}
+
+// WithUpdatedReplicas sets the UpdatedReplicas field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UpdatedReplicas field is set to the value of the last call.
+func (b *FederatedStatusApplyConfiguration) WithUpdatedReplicas(value int32) *FederatedStatusApplyConfiguration {
+	b.UpdatedReplicas = &value
 	return b
 }

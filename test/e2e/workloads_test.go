@@ -1,0 +1,87 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/fedhub/fedhub/test/framework"
+)
+
+// TestFederatedDeploymentRollsOut: on members whose simulated nodes run pods,
+// a FederatedDeployment of 3 replicas on two clusters reports READY 6/6 like
+// a Deployment does, and kubectl wait on its Ready condition returns once
+// both members have rolled it out.
+func TestFederatedDeploymentRollsOut(t *testing.T) {
+	binaries, err := framework.DefaultBinaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	binaries.FedhubAPIServer = fedhubAPIServer
+	dir, err := os.MkdirTemp("", "fedhub-e2e-workloads-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := framework.StartFederation(context.Background(), framework.FederationOptions{
+		Binaries: binaries, Dir: dir, Members: 2, NodesPerMember: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.Stop()
+		if !t.Failed() {
+			_ = os.RemoveAll(dir)
+		} else {
+			t.Logf("process logs are in %s", dir)
+		}
+	})
+	kubeconfigs := filepath.Join(dir, "kubeconfigs")
+	if err := f.WriteKubeconfigs(kubeconfigs); err != nil {
+		t.Fatal(err)
+	}
+	host, members := filepath.Join(kubeconfigs, "host.kubeconfig"), filepath.Join(kubeconfigs, "federation.kubeconfig")
+
+	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists federateddeployments", func() (string, bool) {
+		out, _, err := kubectlAs(host, "api-resources", "--api-group=types.kubefed.io", "-o", "name")
+		return "", err == nil && regexp.MustCompile(`(?m)^federateddeployments\.types\.kubefed\.io$`).MatchString(out)
+	}, "")
+	mustKubectlAs(t, host, "create", "namespace", "shop")
+	mustKubectlAs(t, host, "apply", "-f", "testdata/propagation/workload.yaml")
+	mustKubectlAs(t, host, "wait", "--for=condition=Ready", "federateddeployment/web", "-n", "shop", "--timeout=180s")
+
+	for _, member := range []string{"member-1", "member-2"} {
+		ready := mustKubectlAs(t, members, "--context", member, "get", "deployment", "web", "-n", "shop", "-o", "jsonpath={.status.readyReplicas}")
+		if ready != "3" {
+			t.Errorf("%s's Deployment has %q ready replicas, want 3", member, ready)
+		}
+	}
+	table := mustKubectlAs(t, host, "get", "federateddeployments", "-n", "shop")
+	assertColumns(t, table, "NAME", "READY", "AGE", "PROPAGATION", "REASON")
+	if !regexp.MustCompile(`(?m)^web\s+6/6\s+\S+\s+True\s*$`).MatchString(table) {
+		t.Errorf("the table does not show 6/6 ready and propagated:\n%s", table)
+	}
+	status := mustKubectlAs(t, host, "get", "federateddeployment/web", "-n", "shop", "-o",
+		"jsonpath={.status.replicas} {.status.readyReplicas} {.status.availableReplicas} {.status.updatedReplicas}")
+	if status != "6 6 6 6" {
+		t.Errorf("aggregated status %q, want 6 6 6 6", status)
+	}
+}
