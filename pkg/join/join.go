@@ -121,6 +121,9 @@ func Join(ctx context.Context, o Options) (err error) {
 		if rules, err = ReconcilerRules(ctx, o.Federation, o.FederationNamespace); err != nil {
 			return fmt.Errorf("fedhub: reading the federated types: %w", err)
 		}
+		if len(rules) == len(baseRules) {
+			j.printf("warning: no federated types are enabled yet, so %s may manage no objects; join again once they are", o.ClusterName)
+		}
 	}
 	token, err := o.memberIdentity(ctx, j, member, rules)
 	if err != nil {

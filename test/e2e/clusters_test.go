@@ -28,6 +28,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,6 +39,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	typesclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/join"
 	"github.com/fedhub/fedhub/test/framework"
 )
@@ -111,10 +114,15 @@ func TestClusterLifecycle(t *testing.T) {
 	})
 
 	t.Run("an outage of one member leaves the other untouched", func(t *testing.T) {
+		role := propagateClusterRole(t, f, "outage-reader")
 		steady := getCluster(t, f, "member-1")
 		unchanged := watchForChanges(t, f, "member-1", steady.ResourceVersion)
 		f.Members[1].StopAPIServer()
 		down := waitForHealth(t, f, "member-2", corev1beta1.ClusterReady, corev1.ConditionFalse, "ClusterNotReachable")
+		// Deleting while member-2 is down completes after a bounded wait.
+		if err := role.Delete(ctx, "outage-reader", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
 		if offline := condition(down, corev1beta1.ClusterOffline); offline == nil || offline.Status != corev1.ConditionTrue {
 			t.Errorf("an unreachable member is not Offline: %+v", down.Status.Conditions)
 		}
@@ -133,6 +141,20 @@ func TestClusterLifecycle(t *testing.T) {
 		events := mustKubectlAs(t, kubeconfig, "get", "events", "-n", federationNamespace, "--field-selector", "involvedObject.name=member-2,reason=ClusterNotReachable")
 		if !strings.Contains(events, "Warning") {
 			t.Errorf("no ClusterNotReachable event on member-2:\n%s", events)
+		}
+		err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := role.Get(ctx, "outage-reader", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			t.Fatalf("the FederatedClusterRole was not released while member-2 was down: %v", err)
+		}
+		incomplete := mustKubectlAs(t, kubeconfig, "get", "events", "-n", "default", "--field-selector", "involvedObject.name=outage-reader,reason=DeletionIncomplete", "-o", "jsonpath={.items[*].message}")
+		if !strings.Contains(incomplete, "member-2") {
+			t.Errorf("no DeletionIncomplete event naming member-2: %q", incomplete)
+		}
+		if _, err := f.Members[0].Client.RbacV1().ClusterRoles().Get(ctx, "outage-reader", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("member-1's ClusterRole was not deleted: %v", err)
 		}
 
 		if err := f.Members[1].StartAPIServer(ctx); err != nil {
@@ -412,7 +434,9 @@ func placeOnMember(t *testing.T, f *framework.Federation, member *framework.Clus
 
 func waitNamespaceGone(t *testing.T, member *framework.Cluster, name string) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	// The member's namespace controller deletes the content first; after the
+	// member's kube-apiserver restarted it took up to a minute here.
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := member.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
@@ -439,4 +463,33 @@ func TestKubectlPlugin(t *testing.T) {
 			t.Errorf("the plugin's help lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// propagateClusterRole creates a FederatedClusterRole placed on every cluster
+// and waits until both members have the ClusterRole.
+func propagateClusterRole(t *testing.T, f *framework.Federation, name string) typesclient.FederatedClusterRoleInterface {
+	t.Helper()
+	ctx := context.Background()
+	roles := f.Client.TypesV1beta1().FederatedClusterRoles()
+	_, err := roles.Create(ctx, &typesv1beta1.FederatedClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: typesv1beta1.FederatedClusterRoleSpec{
+			Template: typesv1beta1.ClusterRoleTemplate{Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}}},
+			Placement: typesv1beta1.Placement{ClusterSelector: &metav1.LabelSelector{}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, member := range f.Members {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, propagationDeadline, true, func(ctx context.Context) (bool, error) {
+			_, err := member.Client.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
+			return err == nil, nil
+		})
+		if err != nil {
+			t.Fatalf("%s did not get ClusterRole %s: %v", member.Name, name, err)
+		}
+	}
+	return roles
 }

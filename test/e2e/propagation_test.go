@@ -59,6 +59,15 @@ func TestPropagation(t *testing.T) {
 			color+" shop true")
 		eventually(t, member+" has the Secret", memberGet(member, "secret", "credentials", "-n", "propagation-e2e", "-o", "jsonpath={.data.password}"), "czNjcmV0")
 	}
+	clusterIPs := map[string]string{}
+	for _, member := range []string{"member-1", "member-2"} {
+		eventually(t, member+" has the Service", func() (string, bool) {
+			out, ok := memberGet(member, "service", "storefront", "-n", "propagation-e2e", "-o", "jsonpath={.spec.ports[0].port} {.spec.clusterIP}")()
+			port, clusterIP, _ := strings.Cut(out, " ")
+			clusterIPs[member] = clusterIP
+			return port, ok && clusterIP != ""
+		}, "80")
+	}
 	eventually(t, "the FederatedConfigMap reports both clusters propagated", func() (string, bool) {
 		out, _, err := kubectlAs(host, "get", "federatedconfigmap", "settings", "-n", "propagation-e2e", "-o",
 			`jsonpath={.status.conditions[?(@.type=="Propagation")].status} {.status.clusters[*].name} {.status.observedGeneration}`)
@@ -68,6 +77,21 @@ func TestPropagation(t *testing.T) {
 	if !strings.Contains(table, "True") {
 		t.Errorf("the table does not show the propagation:\n%s", table)
 	}
+
+	t.Run("a Service is updated in place, keeping the cluster IP each member gave it", func(t *testing.T) {
+		mustKubectlAs(t, host, "patch", "federatedservice", "storefront", "-n", "propagation-e2e", "--type=merge", "-p",
+			`{"spec":{"template":{"metadata":{"labels":{"tier":"front"}}}}}`)
+		for _, member := range []string{"member-1", "member-2"} {
+			eventually(t, member+"'s Service gets the label and keeps its cluster IP",
+				memberGet(member, "service", "storefront", "-n", "propagation-e2e", "-o", "jsonpath={.metadata.labels.tier} {.spec.clusterIP}"),
+				"front "+clusterIPs[member])
+		}
+		eventually(t, "the FederatedService reports both clusters propagated", func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedservice", "storefront", "-n", "propagation-e2e", "-o",
+				`jsonpath={.status.conditions[?(@.type=="Propagation")].status} {.status.observedGeneration}`)
+			return out, err == nil
+		}, "True 2")
+	})
 
 	t.Run("an edit in a member is corrected", func(t *testing.T) {
 		mustKubectlAs(t, members, "--context", "member-1", "patch", "configmap", "settings", "-n", "propagation-e2e", "--type=merge", "-p", `{"data":{"color":"green"}}`)
@@ -128,6 +152,21 @@ func TestPropagation(t *testing.T) {
 		}
 	})
 
+	t.Run("with adoption disabled an existing object is reported, not taken", func(t *testing.T) {
+		setAdoption(t, "Disabled")
+		t.Cleanup(func() { setAdoption(t, "Enabled") })
+		mustKubectlAs(t, members, "--context", "member-2", "create", "configmap", "not-adopted", "-n", "propagation-e2e", "--from-literal=color=old")
+		applyConfigMap(t, host, "not-adopted", `clusters: [{name: member-2}]`)
+		eventually(t, "the existing object is reported", func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedconfigmap", "not-adopted", "-n", "propagation-e2e", "-o",
+				`jsonpath={.status.clusters[?(@.name=="member-2")].status}`)
+			return out, err == nil
+		}, "AlreadyExists")
+		if out, _ := memberGet("member-2", "configmap", "not-adopted", "-n", "propagation-e2e", "-o", `jsonpath={.data.color} managed={.metadata.labels.kubefed\.io/managed}`)(); out != "old managed=" {
+			t.Errorf("the existing ConfigMap was changed although adoption is disabled: %q", out)
+		}
+	})
+
 	t.Run("a restart of fedhub updates no member object", func(t *testing.T) {
 		f := sharedFederation(t)
 		before := managedVersions(t, f)
@@ -173,11 +212,19 @@ func TestPropagation(t *testing.T) {
 	})
 }
 
-// waitHostDiscovers waits until the host's discovery lists the federated resources.
+// waitHostDiscovers waits until the host's discovery lists the federated
+// resources. fedhub creates its default types one by one at its first start,
+// and the host's aggregator may have read a part of them: it reads again
+// about every minute.
 func waitHostDiscovers(t *testing.T, resources ...string) {
 	t.Helper()
+	waitDiscovers(t, hostKubeconfig(), resources...)
+}
+
+func waitDiscovers(t *testing.T, kubeconfig string, resources ...string) {
+	t.Helper()
 	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists "+strings.Join(resources, ", "), func() (string, bool) {
-		out, _, err := kubectlAs(hostKubeconfig(), "api-resources", "--api-group=types.kubefed.io", "-o", "name")
+		out, _, err := kubectlAs(kubeconfig, "api-resources", "--api-group=types.kubefed.io", "-o", "name")
 		for _, resource := range resources {
 			if !strings.Contains(out, resource+".types.kubefed.io") {
 				return "", false
@@ -220,14 +267,21 @@ func applyConfigMap(t *testing.T, kubeconfig, name, placement string) {
 }
 
 // managedVersions returns the resourceVersion of every object fedhub manages
-// in the members, among namespaces, ConfigMaps and Secrets.
+// for this test in the members: the namespace propagation-e2e and the
+// ConfigMaps and Secrets in it. (Other tests' objects may still be changing.)
 func managedVersions(t *testing.T, f *framework.Federation) map[string]string {
 	t.Helper()
 	versions := map[string]string{}
 	for _, member := range f.Members {
 		for _, kind := range []string{"namespaces", "configmaps", "secrets"} {
-			out := mustKubectlAs(t, federationKubeconfig(), "--context", member.Name, "get", kind, "-A", "-l", "kubefed.io/managed=true",
-				"-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`)
+			args := []string{"--context", member.Name, "get", kind, "-l", "kubefed.io/managed=true", "-o",
+				`jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`}
+			if kind == "namespaces" {
+				args = append(args, "--field-selector", "metadata.name=propagation-e2e")
+			} else {
+				args = append(args, "-n", "propagation-e2e")
+			}
+			out := mustKubectlAs(t, federationKubeconfig(), args...)
 			for _, line := range strings.Fields(out) {
 				name, version, _ := strings.Cut(line, "=")
 				versions[member.Name+" "+kind+" "+name] = version
@@ -258,4 +312,11 @@ func reconciledSinceStart(f *framework.Federation, federated string) (int, error
 		}
 	}
 	return 0, nil
+}
+
+// setAdoption sets KubeFedConfig kubefed's syncController.adoptResources.
+func setAdoption(t *testing.T, value string) {
+	t.Helper()
+	mustKubectlAs(t, hostKubeconfig(), "patch", "kubefedconfig", "kubefed", "-n", "kube-federation-system", "--type=merge", "-p",
+		`{"spec":{"syncController":{"adoptResources":"`+value+`"}}}`)
 }

@@ -60,10 +60,7 @@ func TestFederatedDeploymentRollsOut(t *testing.T) {
 	}
 	host, members := filepath.Join(kubeconfigs, "host.kubeconfig"), filepath.Join(kubeconfigs, "federation.kubeconfig")
 
-	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists federateddeployments", func() (string, bool) {
-		out, _, err := kubectlAs(host, "api-resources", "--api-group=types.kubefed.io", "-o", "name")
-		return "", err == nil && regexp.MustCompile(`(?m)^federateddeployments\.types\.kubefed\.io$`).MatchString(out)
-	}, "")
+	waitDiscovers(t, host, "federatednamespaces", "federateddeployments")
 	mustKubectlAs(t, host, "create", "namespace", "shop")
 	mustKubectlAs(t, host, "apply", "-f", "testdata/propagation/workload.yaml")
 	mustKubectlAs(t, host, "wait", "--for=condition=Ready", "federateddeployment/web", "-n", "shop", "--timeout=180s")
@@ -84,4 +81,11 @@ func TestFederatedDeploymentRollsOut(t *testing.T) {
 	if status != "6 6 6 6" {
 		t.Errorf("aggregated status %q, want 6 6 6 6", status)
 	}
+
+	// With status collection, each cluster's entry carries its object's status.
+	mustKubectlAs(t, host, "patch", "federatedtypeconfig", "deployments.apps", "-n", "kube-federation-system", "--type=merge", "-p", `{"spec":{"statusCollection":"Enabled"}}`)
+	eventually(t, "each cluster reports its Deployment's status", func() (string, bool) {
+		out, _, err := kubectlAs(host, "get", "federateddeployment/web", "-n", "shop", "-o", "jsonpath={.status.clusters[*].remoteStatus.readyReplicas}")
+		return out, err == nil
+	}, "3 3")
 }

@@ -79,8 +79,9 @@ func (f *Fedhub) Restart(ctx context.Context, host *Cluster) error {
 	return f.waitAvailable(ctx, host)
 }
 
-// waitReady waits until fedhub's own /readyz answers ok, asked directly with
-// the host administrator's credentials (fedhub trusts the host's client CA).
+// waitReady waits until fedhub's own /readyz answers ok (every post-start
+// hook has run), asked directly with the host administrator's credentials
+// (fedhub trusts the host's client CA).
 func (f *Fedhub) waitReady(ctx context.Context, host *Cluster) error {
 	config := rest.CopyConfig(host.AdminConfig)
 	config.Host, config.CAData = f.URL, f.CA.CertPEM
@@ -97,7 +98,7 @@ func (f *Fedhub) waitReady(ctx context.Context, host *Cluster) error {
 		return status == 200, nil
 	})
 	if err != nil {
-		return f.Failure(fmt.Sprintf("not ready after a restart: %v", err))
+		return f.Failure(fmt.Sprintf("/readyz did not answer ok: %v", err))
 	}
 	return nil
 }
@@ -148,6 +149,13 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 	}
 	fedhub := &Fedhub{Process: process, URL: "https://127.0.0.1:" + strconv.Itoa(port), APIServices: apiServices,
 		CA: ca, binary: binaries.FedhubAPIServer, args: args, dir: dir}
+	// Ready means every post-start hook ran, among them the one that creates
+	// the default FederatedTypeConfigs: join grants the member rights for the
+	// types that exist when it runs, so it must not run before them.
+	if err := fedhub.waitReady(ctx, host); err != nil {
+		process.Stop()
+		return nil, err
+	}
 	if err := fedhub.waitAvailable(ctx, host); err != nil {
 		process.Stop()
 		return nil, err

@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
 )
@@ -100,7 +101,14 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	if isWorkload(c.targetKind) {
 		workload = summarize(c.targetKind, members)
 	}
-	if err := c.writeStatus(ctx, fed, aggregate, outcomes, workload); err != nil {
+	var remote map[string]*typesv1beta1.JSON
+	if collect := c.typeConfig.Spec.StatusCollection; collect != nil && *collect == corev1beta1.StatusCollectionEnabled {
+		remote = map[string]*typesv1beta1.JSON{}
+		for name, member := range members {
+			remote[name] = remoteStatusOf(member)
+		}
+	}
+	if err := c.writeStatus(ctx, fed, aggregate, outcomes, workload, remote); err != nil {
 		return 0, err
 	}
 	for name, outcome := range outcomes {
@@ -354,12 +362,13 @@ func (c *TypeController) removeFinalizer(ctx context.Context, fed *unstructured.
 }
 
 // writeStatus stores the status of one reconcile when it changed.
-func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string, workload *workloadSummary) error {
+func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string,
+	workload *workloadSummary, remote map[string]*typesv1beta1.JSON) error {
 	var current typesv1beta1.FederatedStatus
 	if raw, ok := fed.Object["status"].(map[string]any); ok {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &current)
 	}
-	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, time.Now())
+	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, remote, time.Now())
 	if !statusChanged(current, desired) {
 		return nil
 	}

@@ -17,6 +17,7 @@ limitations under the License.
 package propagation
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -58,9 +59,10 @@ const (
 // desiredStatus is the status that reports one reconcile: clusters holds the
 // status of every placed cluster ("" when propagated), aggregate a problem
 // with the object as a whole, workload the summed rollout of a workload kind
-// (nil for other kinds). Times change only with what they time.
+// (nil for other kinds), remote the member objects' .status when the type
+// collects it. Times change only with what they time.
 func desiredStatus(current typesv1beta1.FederatedStatus, generation int64, aggregate string, clusters map[string]string,
-	workload *workloadSummary, now time.Time) typesv1beta1.FederatedStatus {
+	workload *workloadSummary, remote map[string]*typesv1beta1.JSON, now time.Time) typesv1beta1.FederatedStatus {
 	status := typesv1beta1.FederatedStatus{ObservedGeneration: generation}
 	names := make([]string, 0, len(clusters))
 	for name := range clusters {
@@ -68,7 +70,7 @@ func desiredStatus(current typesv1beta1.FederatedStatus, generation int64, aggre
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		status.Clusters = append(status.Clusters, typesv1beta1.ClusterStatus{Name: name, Status: clusters[name]})
+		status.Clusters = append(status.Clusters, typesv1beta1.ClusterStatus{Name: name, Status: clusters[name], RemoteStatus: remote[name]})
 		if clusters[name] != "" && aggregate == "" {
 			aggregate = CheckClusters
 		}
@@ -155,4 +157,21 @@ func statusChanged(current, desired typesv1beta1.FederatedStatus) bool {
 		return out
 	}
 	return !equality.Semantic.DeepEqual(strip(current), strip(desired))
+}
+
+// remoteStatusOf is the member object's .status, as KubeFed's
+// RawResourceStatusCollection reported it; nil when it has none.
+func remoteStatusOf(obj *unstructured.Unstructured) *typesv1beta1.JSON {
+	if obj == nil {
+		return nil
+	}
+	status, ok := obj.Object["status"]
+	if !ok || status == nil {
+		return nil
+	}
+	raw, err := json.Marshal(status)
+	if err != nil {
+		return nil
+	}
+	return &typesv1beta1.JSON{Raw: raw}
 }

@@ -42,7 +42,7 @@ func TestDesiredStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := desiredStatus(typesv1beta1.FederatedStatus{}, 3, tt.aggregate, tt.clusters, nil, now)
+			got := desiredStatus(typesv1beta1.FederatedStatus{}, 3, tt.aggregate, tt.clusters, nil, nil, now)
 			if got.ObservedGeneration != 3 {
 				t.Errorf("observedGeneration %d", got.ObservedGeneration)
 			}
@@ -70,24 +70,41 @@ func TestDesiredStatus(t *testing.T) {
 
 	t.Run("times move only with what they time", func(t *testing.T) {
 		ok := map[string]string{"a": ""}
-		first := desiredStatus(typesv1beta1.FederatedStatus{}, 1, "", ok, nil, earlier)
-		same := desiredStatus(first, 1, "", ok, nil, now)
+		first := desiredStatus(typesv1beta1.FederatedStatus{}, 1, "", ok, nil, nil, earlier)
+		same := desiredStatus(first, 1, "", ok, nil, nil, now)
 		if statusChanged(first, same) {
 			t.Errorf("an unchanged status counts as changed")
 		}
 		if same.Conditions[0] != first.Conditions[0] {
 			t.Errorf("an unchanged condition got new times: %+v, was %+v", same.Conditions[0], first.Conditions[0])
 		}
-		failed := desiredStatus(first, 1, "", map[string]string{"a": UpdateFailed}, nil, now)
+		failed := desiredStatus(first, 1, "", map[string]string{"a": UpdateFailed}, nil, nil, now)
 		if !statusChanged(first, failed) {
 			t.Errorf("a failed cluster does not count as a change")
 		}
 		if failed.Conditions[0].LastTransitionTime == first.Conditions[0].LastTransitionTime {
 			t.Errorf("the transition to False kept the old transition time")
 		}
-		newGeneration := desiredStatus(first, 2, "", ok, nil, now)
+		newGeneration := desiredStatus(first, 2, "", ok, nil, nil, now)
 		if !statusChanged(first, newGeneration) {
 			t.Errorf("a new observedGeneration does not count as a change")
 		}
 	})
+}
+
+func TestDesiredStatusRemoteStatus(t *testing.T) {
+	now := time.Unix(1000, 0)
+	placed := map[string]string{"a": "", "b": ""}
+	remote := map[string]*typesv1beta1.JSON{"a": {Raw: []byte(`{"readyReplicas":3}`)}}
+	first := desiredStatus(typesv1beta1.FederatedStatus{}, 1, "", placed, nil, remote, now)
+	if got := string(first.Clusters[0].RemoteStatus.Raw); got != `{"readyReplicas":3}` {
+		t.Errorf("cluster a's remote status %s", got)
+	}
+	if first.Clusters[1].RemoteStatus != nil {
+		t.Errorf("cluster b, without status, got %s", first.Clusters[1].RemoteStatus.Raw)
+	}
+	changed := desiredStatus(first, 1, "", placed, nil, map[string]*typesv1beta1.JSON{"a": {Raw: []byte(`{"readyReplicas":2}`)}}, now)
+	if !statusChanged(first, changed) {
+		t.Errorf("a new remote status does not count as a change")
+	}
 }
