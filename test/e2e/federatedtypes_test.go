@@ -56,6 +56,12 @@ func TestFederatedDeploymentThroughHost(t *testing.T) {
 	if want := "mynginx 3 nginx:latest member-1 member-1 /spec/replicas=1"; got != want {
 		t.Errorf("read back %q, want %q", got, want)
 	}
+	// kubefed-users has no FederatedNamespace: nothing is propagated, and the status says why.
+	eventually(t, "the status says the namespace is not federated", func() (string, bool) {
+		out, _, err := kubectlAs(host, "get", "federateddeployment", "test-deployment", "-n", "kubefed-users", "-o",
+			`jsonpath={.status.conditions[?(@.type=="Propagation")].status} {.status.conditions[?(@.type=="Propagation")].reason}`)
+		return out, err == nil
+	}, "False NamespaceNotFederated")
 	table := mustKubectlAs(t, host, "get", "federateddeployments", "-n", "kubefed-users", "-o", "wide")
 	assertColumns(t, table, "NAME", "READY", "AGE", "PROPAGATION", "REASON", "CLUSTERS")
 	if !strings.Contains(table, "member-1") {
