@@ -31,12 +31,13 @@ import (
 	"k8s.io/client-go/rest"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	"github.com/fedhub/fedhub/pkg/placement"
 )
 
 // ManagedLabel marks the objects the federation created in members.
-const ManagedLabel = "kubefed.io/managed"
+const ManagedLabel = typesv1beta1.ManagedLabel
 
 // UnjoinOptions say which member to remove from which federation.
 type UnjoinOptions struct {

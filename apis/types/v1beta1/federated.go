@@ -163,3 +163,7 @@ func IsWorkload(group, kind string) bool {
 	}
 	return false
 }
+
+// ManagedLabel marks the member objects the federation manages ("true"), or
+// tells it to leave an existing object alone ("false"), as in KubeFed.
+const ManagedLabel = "kubefed.io/managed"

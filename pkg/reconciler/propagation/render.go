@@ -31,10 +31,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 )
 
 // ManagedLabel marks member objects the federation manages.
-const ManagedLabel = "kubefed.io/managed"
+const ManagedLabel = typesv1beta1.ManagedLabel
 
 // OverrideError says an override could not be applied; its message names the cluster, the path and why.
 type OverrideError struct{ Cluster, Path, Reason string }
