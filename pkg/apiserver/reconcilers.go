@@ -96,7 +96,7 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}
 	if propagate {
-		run, err := c.propagation(ctx, loopback, factory, secrets, broadcaster)
+		run, err := c.propagation(ctx, loopback, client, factory, secrets, broadcaster)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 }
 
 // propagation builds the manager of the per-type propagation controllers.
-func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config, factory informers.SharedInformerFactory,
+func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config, client clientset.Interface, factory informers.SharedInformerFactory,
 	secrets coreinformers.SecretInformer, broadcaster record.EventBroadcaster) (func(), error) {
 	propagation.RegisterMetrics()
 	fedhub, err := dynamic.NewForConfig(loopback)
@@ -133,7 +133,7 @@ func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config,
 		return nil, err
 	}
 	recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + propagation.ControllerName})
-	manager, err := propagation.NewManager(FederationNamespace, fedhub, factory.Core().V1beta1().FederatedTypeConfigs(),
+	manager, err := propagation.NewManager(FederationNamespace, fedhub, client.CoreV1beta1(), factory.Core().V1beta1().FederatedTypeConfigs(),
 		factory.Core().V1beta1().KubeFedConfigs(), clusters, recorder)
 	if err != nil {
 		return nil, err

@@ -73,6 +73,8 @@ type Handler struct {
 	// built remembers, per FTC, the generation its serving info was built from.
 	mu    sync.Mutex
 	built map[types.UID]builtFrom
+	// published is set once SetTypeConfigs has published a set of kinds.
+	published bool
 
 	admission admission.Interface
 	// openAPI is set once the server serves OpenAPI; guarded by mu.
@@ -143,6 +145,10 @@ func (h *Handler) SetTypeConfigs(ftcs []*corev1beta1.FederatedTypeConfig) {
 		kept[ftc.UID] = previous
 		served[previous.info.resource.Name] = previous.info
 	}
+	if h.published && sameServing(kept, h.built) {
+		return // e.g. only a status changed: nothing to publish again
+	}
+	h.published = true
 	// OpenAPI first: once discovery lists a kind, kubectl explain knows it.
 	if h.openAPI != nil {
 		if err := h.openAPI.publish(served); err != nil {
@@ -339,4 +345,17 @@ func (h *Handler) statusHandler(info *servingInfo, verb string) http.HandlerFunc
 
 func (h *Handler) fail(w http.ResponseWriter, req *http.Request, err error) {
 	responsewriters.ErrorNegotiated(err, h.config.Codecs, GroupVersion, w, req)
+}
+
+// sameServing tells whether two sets of built kinds are the same, entry by entry.
+func sameServing(a, b map[types.UID]builtFrom) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for uid, built := range a {
+		if other, ok := b[uid]; !ok || other.info != built.info {
+			return false
+		}
+	}
+	return true
 }

@@ -18,6 +18,7 @@ package types
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -29,22 +30,60 @@ import (
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
+
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 )
 
 // overrideOps are the JSON-patch operations an override may use; empty means replace.
 var overrideOps = []string{"add", "remove", "replace"}
 
-// forbiddenOverridePaths would make a member object another object than the federated one.
+// forbiddenOverridePaths would make a member object another object than the
+// federated one: in another namespace a team's object could land in a
+// namespace it does not own. (A whole /metadata is checked when rendering.)
 var forbiddenOverridePaths = map[string]bool{
 	"/metadata/name": true, "/metadata/namespace": true, "/metadata/generateName": true, "/kind": true, "/apiVersion": true,
 }
 
 // ValidateFederatedSpec checks what the schema cannot: placement names and
-// selector, and overrides that KubeFed let through and failed on later.
+// selector, overrides that KubeFed let through and failed on later, a
+// template that names another namespace, and the delete options annotation.
 func ValidateFederatedSpec(object map[string]any) field.ErrorList {
 	spec := field.NewPath("spec")
 	errs := validatePlacement(object, spec.Child("placement"))
-	return append(errs, validateOverrides(object, spec.Child("overrides"))...)
+	errs = append(errs, validateOverrides(object, spec.Child("overrides"))...)
+	errs = append(errs, validateTemplateNamespace(object, spec.Child("template", "metadata", "namespace"))...)
+	return append(errs, validateDeleteOption(object)...)
+}
+
+// validateTemplateNamespace: member objects are created in the federated
+// object's namespace; a template naming another one would mislead.
+func validateTemplateNamespace(object map[string]any, path *field.Path) field.ErrorList {
+	namespace, _, _ := unstructured.NestedString(object, "metadata", "namespace")
+	templateNamespace, _, _ := unstructured.NestedString(object, "spec", "template", "metadata", "namespace")
+	if templateNamespace == "" || templateNamespace == namespace {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(path, templateNamespace,
+		fmt.Sprintf("member objects are created in the federated object's namespace %q; leave this empty or set it to that", namespace))}
+}
+
+func validateDeleteOption(object map[string]any) field.ErrorList {
+	raw, found, _ := unstructured.NestedString(object, "metadata", "annotations", typesv1beta1.DeleteOptionAnnotation)
+	if !found {
+		return nil
+	}
+	path := field.NewPath("metadata", "annotations").Key(typesv1beta1.DeleteOptionAnnotation)
+	var options metav1.DeleteOptions
+	if err := json.Unmarshal([]byte(raw), &options); err != nil {
+		return field.ErrorList{field.Invalid(path, raw, "must be metav1.DeleteOptions as JSON, e.g. {\"propagationPolicy\":\"Orphan\"}: "+err.Error())}
+	}
+	if policy := options.PropagationPolicy; policy != nil {
+		supported := []metav1.DeletionPropagation{metav1.DeletePropagationOrphan, metav1.DeletePropagationBackground, metav1.DeletePropagationForeground}
+		if !contains(supported, *policy) {
+			return field.ErrorList{field.NotSupported(path.Child("propagationPolicy"), *policy, supported)}
+		}
+	}
+	return nil
 }
 
 func validatePlacement(object map[string]any, path *field.Path) field.ErrorList {
@@ -127,7 +166,7 @@ func validateOverride(change map[string]any, paths map[string]bool, path *field.
 	return errs
 }
 
-func contains(values []string, value string) bool {
+func contains[T comparable](values []T, value T) bool {
 	for _, v := range values {
 		if v == value {
 			return true

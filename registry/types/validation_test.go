@@ -25,9 +25,10 @@ import (
 
 func TestValidateFederatedSpec(t *testing.T) {
 	tests := []struct {
-		name string
-		spec string
-		want []string // "type field" of each expected error, in order
+		name        string
+		spec        string
+		annotations map[string]any
+		want        []string // "type field" of each expected error, in order
 	}{
 		{name: "KubeFed's example", spec: `
 placement: {clusters: [{name: member-1}]}
@@ -56,6 +57,14 @@ overrides: [{clusterName: a, clusterOverrides: [{path: /metadata/name, value: x}
 		{name: "duplicate path in one cluster, same path in two clusters", spec: `
 overrides: [{clusterName: a, clusterOverrides: [{path: /spec/replicas, value: 1}, {path: /spec/replicas, value: 2}]}, {clusterName: b, clusterOverrides: [{path: /spec/replicas, value: 3}]}]`,
 			want: []string{"FieldValueDuplicate spec.overrides[0].clusterOverrides[1].path"}},
+		{name: "template in the object's namespace", spec: `template: {metadata: {namespace: team-a}}`},
+		{name: "template in another namespace", spec: `template: {metadata: {namespace: team-b}}`,
+			want: []string{"FieldValueInvalid spec.template.metadata.namespace"}},
+		{name: "delete options", spec: `{}`, annotations: map[string]any{"kubefed.io/deleteoption": `{"propagationPolicy":"Orphan"}`}},
+		{name: "delete options that are not JSON", spec: `{}`, annotations: map[string]any{"kubefed.io/deleteoption": `Orphan`},
+			want: []string{"FieldValueInvalid metadata.annotations[kubefed.io/deleteoption]"}},
+		{name: "an unknown propagation policy", spec: `{}`, annotations: map[string]any{"kubefed.io/deleteoption": `{"propagationPolicy":"Later"}`},
+			want: []string{"FieldValueNotSupported metadata.annotations[kubefed.io/deleteoption].propagationPolicy"}},
 		{name: "replace without a value", spec: `overrides: [{clusterName: a, clusterOverrides: [{path: /spec/replicas}]}]`,
 			want: []string{"FieldValueRequired spec.overrides[0].clusterOverrides[0].value"}},
 	}
@@ -65,7 +74,8 @@ overrides: [{clusterName: a, clusterOverrides: [{path: /spec/replicas, value: 1}
 			if err := yaml.Unmarshal([]byte(tt.spec), &spec); err != nil {
 				t.Fatal(err)
 			}
-			errs := ValidateFederatedSpec(map[string]any{"spec": spec})
+			metadata := map[string]any{"name": "web", "namespace": "team-a", "annotations": tt.annotations}
+			errs := ValidateFederatedSpec(map[string]any{"metadata": metadata, "spec": spec})
 			var got []string
 			for _, err := range errs {
 				got = append(got, string(err.Type)+" "+err.Field)

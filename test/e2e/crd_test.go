@@ -92,4 +92,22 @@ func TestCRDPropagatesToMembers(t *testing.T) {
 			return strings.TrimSpace(out), err == nil
 		}, size+" true")
 	}
+
+	// Disabling the type deletes its federated objects, then its FTC; the
+	// controller of a deleted FTC stops.
+	running := `fedhub_propagation_running_controllers{type="federatedgizmos"}`
+	if value, found, err := fedhubMetric(f, running); err != nil || !found || value != 1 {
+		t.Fatalf("%s = %v (found %v, %v) while the type is enabled, want 1", running, value, found, err)
+	}
+	mustFedhubctl(t, members, "disable", "gizmos.e2e.fedhub.io", "--delete-federated-objects")
+	for _, member := range []string{"member-1", "member-2"} {
+		eventually(t, member+"'s Gizmo is deleted with the federated one", func() (string, bool) {
+			_, errOut, err := kubectlAs(members, "--context", member, "get", "gizmo", "gizmos-e2e", "-n", "gizmos-e2e")
+			return "", err != nil && strings.Contains(errOut, "NotFound")
+		}, "")
+	}
+	eventually(t, "the controller of the deleted type stops", func() (string, bool) {
+		_, found, err := fedhubMetric(f, running)
+		return "", err == nil && !found
+	}, "")
 }

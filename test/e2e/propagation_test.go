@@ -254,6 +254,21 @@ func eventuallyWithin(t *testing.T, deadline time.Duration, what string, get fun
 	}
 }
 
+// consistently checks for the whole period that get keeps answering want:
+// how a test shows that something does not happen.
+func consistently(t *testing.T, period time.Duration, what string, get func() (string, bool), want string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, period, true, func(context.Context) (bool, error) {
+		if out, ok := get(); !ok || out != want {
+			return false, fmt.Errorf("saw %q, want %q", out, want)
+		}
+		return false, nil
+	})
+	if !wait.Interrupted(err) {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // applyConfigMap applies a FederatedConfigMap with data color=new and the given placement (YAML flow style).
 func applyConfigMap(t *testing.T, kubeconfig, name, placement string) {
 	t.Helper()
@@ -294,24 +309,29 @@ func managedVersions(t *testing.T, f *framework.Federation) map[string]string {
 // reconciledSinceStart reads fedhub's /metrics: how many reconciles of the
 // federated type succeeded since the process started.
 func reconciledSinceStart(f *framework.Federation, federated string) (int, error) {
+	value, _, err := fedhubMetric(f, `fedhub_propagation_reconciles_total{result="success",type="`+federated+`"}`)
+	return int(value), err
+}
+
+// fedhubMetric reads one series, named with its labels, from fedhub's /metrics.
+func fedhubMetric(f *framework.Federation, series string) (value float64, found bool, err error) {
 	config := rest.CopyConfig(f.Host.AdminConfig)
 	config.Host, config.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
 	client, err := kubernetes.NewForConfig(config)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	prefix := `fedhub_propagation_reconciles_total{result="success",type="` + federated + `"} `
 	for _, line := range strings.Split(string(body), "\n") {
-		if value, ok := strings.CutPrefix(line, prefix); ok {
-			n, err := strconv.ParseFloat(value, 64)
-			return int(n), err
+		if text, ok := strings.CutPrefix(line, series+" "); ok {
+			value, err := strconv.ParseFloat(text, 64)
+			return value, err == nil, err
 		}
 	}
-	return 0, nil
+	return 0, false, nil
 }
 
 // setAdoption sets KubeFedConfig kubefed's syncController.adoptResources.

@@ -21,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/fedhub/fedhub/test/framework"
 )
@@ -88,4 +90,53 @@ func TestFederatedDeploymentRollsOut(t *testing.T) {
 		out, _, err := kubectlAs(host, "get", "federateddeployment/web", "-n", "shop", "-o", "jsonpath={.status.clusters[*].remoteStatus.readyReplicas}")
 		return out, err == nil
 	}, "3 3")
+
+	t.Run("a disabled type is not propagated until enabled again", func(t *testing.T) {
+		typeController := func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedtypeconfig", "deployments.apps", "-n", "kube-federation-system", "-o",
+				"jsonpath={.status.propagationController} {.status.observedGeneration} {.metadata.generation}")
+			state, generations, _ := strings.Cut(out, " ")
+			observed, generation, _ := strings.Cut(generations, " ")
+			return state, err == nil && observed == generation
+		}
+		setPropagation := func(value string) {
+			mustKubectlAs(t, host, "patch", "federatedtypeconfig", "deployments.apps", "-n", "kube-federation-system", "--type=merge", "-p",
+				`{"spec":{"propagation":"`+value+`"}}`)
+		}
+		memberReplicas := func(member string) func() (string, bool) {
+			return func() (string, bool) {
+				out, _, err := kubectlAs(members, "--context", member, "get", "deployment", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}")
+				return out, err == nil
+			}
+		}
+		eventually(t, "the FederatedTypeConfig reports its controller running", typeController, "Running")
+		setPropagation("Disabled")
+		eventually(t, "the FederatedTypeConfig reports its controller stopped", typeController, "NotRunning")
+		mustKubectlAs(t, host, "patch", "federateddeployment", "web", "-n", "shop", "--type=merge", "-p", `{"spec":{"template":{"spec":{"replicas":4}}}}`)
+		consistently(t, 5*time.Second, "member-1 keeps its Deployment while the type is disabled", memberReplicas("member-1"), "3")
+		setPropagation("Enabled")
+		eventually(t, "the FederatedTypeConfig reports its controller running again", typeController, "Running")
+		for _, member := range []string{"member-1", "member-2"} {
+			eventually(t, member+" gets the change made while the type was disabled", memberReplicas(member), "4")
+		}
+	})
+
+	t.Run("kubefed.io/deleteoption is used to delete the member objects", func(t *testing.T) {
+		mustKubectlAs(t, host, "annotate", "federateddeployment", "web", "-n", "shop", `kubefed.io/deleteoption={"propagationPolicy":"Orphan"}`)
+		mustKubectlAs(t, host, "delete", "federateddeployment", "web", "-n", "shop", "--timeout=90s")
+		for _, member := range []string{"member-1", "member-2"} {
+			eventually(t, member+"'s Deployment is deleted, its ReplicaSet orphaned", func() (string, bool) {
+				_, errOut, err := kubectlAs(members, "--context", member, "get", "deployment", "web", "-n", "shop")
+				if err == nil || !strings.Contains(errOut, "NotFound") {
+					return "the Deployment still exists", false
+				}
+				out, _, err := kubectlAs(members, "--context", member, "get", "replicasets", "-n", "shop", "-l", "app=web", "-o",
+					`jsonpath={range .items[*]}{.metadata.name} owners={.metadata.ownerReferences}{"\n"}{end}`)
+				if out == "" {
+					return "no ReplicaSet of web is left", false
+				}
+				return strings.TrimSpace(out), err == nil && !strings.Contains(out, "owners=[")
+			}, "")
+		}
+	})
 }

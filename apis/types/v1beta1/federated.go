@@ -167,3 +167,12 @@ func IsWorkload(group, kind string) bool {
 // ManagedLabel marks the member objects the federation manages ("true"), or
 // tells it to leave an existing object alone ("false"), as in KubeFed.
 const ManagedLabel = "kubefed.io/managed"
+
+const (
+	// OrphanAnnotation "true" on a federated object: deleting it leaves the
+	// member objects in place, without the managed label.
+	OrphanAnnotation = "kubefed.io/orphan"
+	// DeleteOptionAnnotation holds the metav1.DeleteOptions (JSON) used to
+	// delete the member objects, e.g. {"propagationPolicy":"Orphan"}.
+	DeleteOptionAnnotation = "kubefed.io/deleteoption"
+)

@@ -18,10 +18,13 @@ package propagation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
@@ -29,6 +32,7 @@ import (
 	"k8s.io/klog/v2"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	fedclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions/core/v1beta1"
 	fedlisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
 )
@@ -39,11 +43,16 @@ const ControllerName = "propagation"
 // workersPerType is how many federated objects of one type reconcile at once.
 const workersPerType = 4
 
+// typeStatusRetry is how long the manager waits before writing FTC statuses
+// again after a write failed.
+const typeStatusRetry = 2 * time.Second
+
 // Manager runs one TypeController per FederatedTypeConfig whose propagation
 // is enabled, and stops it when the FTC is disabled or deleted.
 type Manager struct {
 	namespace   string
 	fedhub      dynamic.Interface
+	typeStatus  fedclient.FederatedTypeConfigsGetter
 	typeConfigs fedlisters.FederatedTypeConfigLister
 	configs     fedlisters.KubeFedConfigLister
 	clusters    *ClusterSet
@@ -62,24 +71,30 @@ type runningType struct {
 	done       chan struct{}
 }
 
-// NewManager wires the manager to its informers.
-func NewManager(namespace string, fedhub dynamic.Interface, typeConfigs fedinformers.FederatedTypeConfigInformer,
-	configs fedinformers.KubeFedConfigInformer, clusters *ClusterSet, recorder record.EventRecorder) (*Manager, error) {
-	m := &Manager{namespace: namespace, fedhub: fedhub, typeConfigs: typeConfigs.Lister(), configs: configs.Lister(),
-		clusters: clusters, recorder: recorder, changes: make(chan struct{}, 1), running: map[string]*runningType{},
-		synced: []cache.InformerSynced{typeConfigs.Informer().HasSynced, configs.Informer().HasSynced}}
-	changed := func(any) {
-		select {
-		case m.changes <- struct{}{}:
-		default:
-		}
-	}
+// NewManager wires the manager to its informers; typeStatus writes the
+// FederatedTypeConfigs' status.
+func NewManager(namespace string, fedhub dynamic.Interface, typeStatus fedclient.FederatedTypeConfigsGetter,
+	typeConfigs fedinformers.FederatedTypeConfigInformer, configs fedinformers.KubeFedConfigInformer,
+	clusters *ClusterSet, recorder record.EventRecorder) (*Manager, error) {
+	m := &Manager{namespace: namespace, fedhub: fedhub, typeStatus: typeStatus, typeConfigs: typeConfigs.Lister(),
+		configs: configs.Lister(), clusters: clusters, recorder: recorder, changes: make(chan struct{}, 1),
+		running: map[string]*runningType{},
+		synced:  []cache.InformerSynced{typeConfigs.Informer().HasSynced, configs.Informer().HasSynced}}
+	changed := func(any) { m.changed() }
 	if _, err := typeConfigs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: changed, UpdateFunc: func(_, obj any) { changed(obj) }, DeleteFunc: changed,
 	}); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// changed asks Run to bring the controllers and FTC statuses in line again.
+func (m *Manager) changed() {
+	select {
+	case m.changes <- struct{}{}:
+	default:
+	}
 }
 
 // Run starts and stops type controllers as the FTCs change, until ctx ends.
@@ -91,6 +106,10 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	for {
 		m.syncTypes(ctx)
+		if err := m.reportTypes(ctx); err != nil {
+			logger.Error(err, "Writing the status of FederatedTypeConfigs failed; retrying")
+			time.AfterFunc(typeStatusRetry, m.changed)
+		}
 		select {
 		case <-ctx.Done():
 			m.mu.Lock()
@@ -123,6 +142,7 @@ func (m *Manager) syncTypes(ctx context.Context) {
 			r.cancel()
 			stopped = append(stopped, r)
 			delete(m.running, name)
+			runningControllers.DeleteLabelValues(r.controller.federated.Resource)
 			klog.FromContext(ctx).V(2).Info("Stopped propagating", "type", name)
 		}
 	}
@@ -148,8 +168,57 @@ func (m *Manager) syncTypes(ctx context.Context) {
 			controller.Run(typeCtx, workersPerType)
 		}()
 		m.running[name] = r
+		runningControllers.WithLabelValues(controller.federated.Resource).Set(1)
 		klog.FromContext(ctx).V(2).Info("Propagating", "type", name)
 	}
+}
+
+// reportTypes writes each FederatedTypeConfig's status as KubeFed did: the
+// generation acted on and whether its controllers run, so a user sees with
+// kubectl that disabling a type took effect. It writes only what changed.
+func (m *Manager) reportTypes(ctx context.Context) error {
+	typeConfigs, err := m.typeConfigs.FederatedTypeConfigs(m.namespace).List(everything)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	running := map[string]bool{}
+	for name := range m.running {
+		running[name] = true
+	}
+	m.mu.Unlock()
+	var errs []error
+	for _, tc := range typeConfigs {
+		status := typeStatus(tc, running[tc.Name])
+		if equality.Semantic.DeepEqual(status, tc.Status) {
+			continue
+		}
+		update := tc.DeepCopy()
+		update.Status = status
+		if _, err := m.typeStatus.FederatedTypeConfigs(m.namespace).UpdateStatus(ctx, update, metav1.UpdateOptions{}); err != nil {
+			errs = append(errs, fmt.Errorf("FederatedTypeConfig %s: %w", tc.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// typeStatus is the status of a FederatedTypeConfig whose propagation
+// controller runs or not. Members' status is collected by the same
+// controller, so the status controller runs exactly when it runs and the
+// type asks for status collection.
+func typeStatus(tc *corev1beta1.FederatedTypeConfig, running bool) corev1beta1.FederatedTypeConfigStatus {
+	state := func(on bool) corev1beta1.ControllerStatus {
+		if on {
+			return corev1beta1.ControllerStatusRunning
+		}
+		return corev1beta1.ControllerStatusNotRunning
+	}
+	status := corev1beta1.FederatedTypeConfigStatus{ObservedGeneration: tc.Generation, PropagationController: state(running)}
+	if collect := tc.Spec.StatusCollection; collect != nil {
+		statusController := state(running && *collect == corev1beta1.StatusCollectionEnabled)
+		status.StatusController = &statusController
+	}
+	return status
 }
 
 // namespacePlacement finds the FederatedNamespace of a namespace through the

@@ -49,6 +49,11 @@ var (
 		Buckets:        metrics.ExponentialBuckets(0.05, 2, 14),
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"type"})
+	runningControllers = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: "fedhub", Subsystem: "propagation", Name: "running_controllers",
+		Help:           "1 for each federated type whose propagation controller runs; a stopped type has no series.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"type"})
 )
 
 var registerMetrics sync.Once
@@ -56,7 +61,7 @@ var registerMetrics sync.Once
 // RegisterMetrics adds the propagation metrics to the server's /metrics.
 func RegisterMetrics() {
 	registerMetrics.Do(func() {
-		legacyregistry.MustRegister(reconcileDuration, reconcilesTotal, memberOperations, propagationLatency)
+		legacyregistry.MustRegister(reconcileDuration, reconcilesTotal, memberOperations, propagationLatency, runningControllers)
 	})
 }
 

@@ -44,11 +44,9 @@ import (
 // KubeFed's finalizer and annotations, with KubeFed's meaning.
 const (
 	// Finalizer holds a federated object until its member objects are handled.
-	Finalizer = "kubefed.io/sync-controller"
-	// OrphanAnnotation "true": deleting the federated object leaves the member objects, unmanaged.
-	OrphanAnnotation = "kubefed.io/orphan"
-	// DeleteOptionAnnotation holds metav1.DeleteOptions (JSON) for deleting member objects.
-	DeleteOptionAnnotation = "kubefed.io/deleteoption"
+	Finalizer              = "kubefed.io/sync-controller"
+	OrphanAnnotation       = typesv1beta1.OrphanAnnotation
+	DeleteOptionAnnotation = typesv1beta1.DeleteOptionAnnotation
 )
 
 // UnreadyDeletionTimeout is how long deleting a federated object waits for
@@ -442,7 +440,7 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 func deleteOptions(fed *unstructured.Unstructured) metav1.DeleteOptions {
 	var options metav1.DeleteOptions
 	if raw := fed.GetAnnotations()[DeleteOptionAnnotation]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &options) // admission does not check it; a bad value means defaults
+		_ = json.Unmarshal([]byte(raw), &options) // admission refuses a bad value; one stored before means defaults
 	}
 	return options
 }
