@@ -95,3 +95,17 @@ func (p *Placement) Selects(cluster *corev1beta1.KubeFedCluster) (bool, Why, err
 	}
 	return false, "", nil
 }
+
+// Targets names the clusters the placement may ever select, without looking
+// at any cluster: the listed names, or every cluster (all) for a selector,
+// since labels can change after the object is admitted. No placement, or an
+// empty list, targets nothing.
+func (p *Placement) Targets() (names []string, all bool) {
+	if p.explicit {
+		for _, c := range p.Clusters {
+			names = append(names, c.Name)
+		}
+		return names, false
+	}
+	return nil, p.ClusterSelector != nil
+}

@@ -123,20 +123,20 @@ func TestHostRBACGovernsFedhub(t *testing.T) {
 
 	// A namespace viewer, through the host's aggregated view role, reads
 	// scheduling preferences in that namespace and nothing of the platform's.
-	mustKubectlAs(t, hostKubeconfig(), "create", "namespace", "team-a")
-	mustKubectlAs(t, hostKubeconfig(), "create", "rolebinding", "viewer", "-n", "team-a", "--clusterrole=view", "--user=viewer")
+	mustKubectlAs(t, hostKubeconfig(), "create", "namespace", "rbac-e2e")
+	mustKubectlAs(t, hostKubeconfig(), "create", "rolebinding", "viewer", "-n", "rbac-e2e", "--clusterrole=view", "--user=viewer")
 	viewer := userKubeconfig(t, f, "viewer")
 	// The host's controller manager aggregates fedhub's rules into view shortly after they appear.
 	var lastErr string
 	err = wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		_, errOut, err := kubectlAs(viewer, "get", "replicaschedulingpreferences", "-n", "team-a")
+		_, errOut, err := kubectlAs(viewer, "get", "replicaschedulingpreferences", "-n", "rbac-e2e")
 		lastErr = errOut
 		return err == nil, nil
 	})
 	if err != nil {
 		t.Errorf("a namespace viewer cannot list preferences: %s", lastErr)
 	}
-	if _, errOut, err := kubectlAs(viewer, "get", "kubefedclusters", "-n", "team-a"); err == nil || !strings.Contains(errOut, "Forbidden") {
+	if _, errOut, err := kubectlAs(viewer, "get", "kubefedclusters", "-n", "rbac-e2e"); err == nil || !strings.Contains(errOut, "Forbidden") {
 		t.Errorf("a namespace viewer listing clusters: err=%v, stderr=%s", err, errOut)
 	}
 }

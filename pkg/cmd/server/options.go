@@ -35,6 +35,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
+	"github.com/fedhub/fedhub/pkg/admission/clusteraccess"
 	"github.com/fedhub/fedhub/pkg/apiserver"
 )
 
@@ -72,6 +73,10 @@ func NewOptions() *Options {
 	// No --etcd-servers means the embedded etcd; RecommendedOptions has no
 	// such default.
 	o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = nil
+	// Which clusters a user may target is decided after the webhooks, on the
+	// object as it will be stored.
+	clusteraccess.Register(o.RecommendedOptions.Admission.Plugins)
+	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, clusteraccess.PluginName)
 	return o
 }
 

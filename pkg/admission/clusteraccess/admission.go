@@ -1,0 +1,161 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package clusteraccess is the admission plugin that decides which member
+// clusters a user may send objects to: placing a federated object on a
+// cluster needs the verb "propagate" on that KubeFedCluster, granted by the
+// host's RBAC like any other verb.
+package clusteraccess
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/initializer"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	"github.com/fedhub/fedhub/pkg/placement"
+)
+
+const (
+	// PluginName is the name in --enable-admission-plugins and --disable-admission-plugins.
+	PluginName = "FederatedClusterAccess"
+	// Verb is what RBAC grants on kubefedclusters for a user to target them.
+	Verb = "propagate"
+	// Namespace holds the KubeFedClusters the verb is checked on.
+	Namespace = "kube-federation-system"
+)
+
+// Register adds the plugin to plugins.
+func Register(plugins *admission.Plugins) {
+	plugins.Register(PluginName, func(io.Reader) (admission.Interface, error) {
+		return &ClusterAccess{Handler: admission.NewHandler(admission.Create, admission.Update)}, nil
+	})
+}
+
+// ClusterAccess refuses a federated object, or a ReplicaSchedulingPreference,
+// that targets a cluster its author may not propagate to.
+type ClusterAccess struct {
+	*admission.Handler
+	authorizer authorizer.Authorizer
+}
+
+var (
+	_ admission.ValidationInterface = &ClusterAccess{}
+	_ initializer.WantsAuthorizer    = &ClusterAccess{}
+)
+
+// SetAuthorizer receives the server's authorizer: with a host, the host's
+// SubjectAccessReviews.
+func (c *ClusterAccess) SetAuthorizer(a authorizer.Authorizer) { c.authorizer = a }
+
+// ValidateInitialization fails start-up when no authorizer was given.
+func (c *ClusterAccess) ValidateInitialization() error {
+	if c.authorizer == nil {
+		return fmt.Errorf("%s needs an authorizer", PluginName)
+	}
+	return nil
+}
+
+// Validate checks every targeted cluster on create and update. An update is
+// checked even when the placement did not change: it changes what the
+// clusters receive.
+func (c *ClusterAccess) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	if a.GetSubresource() != "" {
+		return nil
+	}
+	names, all, err := targets(a)
+	if err != nil || (len(names) == 0 && !all) {
+		return nil // a malformed spec is refused by validation, with field paths
+	}
+	user := a.GetUserInfo()
+	check := func(cluster string) (bool, error) {
+		decision, _, err := c.authorizer.Authorize(ctx, authorizer.AttributesRecord{
+			User: user, Verb: Verb, ResourceRequest: true, Namespace: Namespace,
+			APIGroup: corev1beta1.SchemeGroupVersion.Group, APIVersion: corev1beta1.SchemeGroupVersion.Version,
+			Resource: "kubefedclusters", Name: cluster,
+		})
+		return decision == authorizer.DecisionAllow, err
+	}
+	if all {
+		allowed, err := check("")
+		if err != nil {
+			return admission.NewForbidden(a, fmt.Errorf("checking access to the member clusters: %w", err))
+		}
+		if !allowed {
+			return admission.NewForbidden(a, fmt.Errorf("user %q may not propagate to every cluster, which a clusterSelector "+
+				"or \"*\" may choose: that needs verb %q on all kubefedclusters.core.kubefed.io in %s; name the clusters instead",
+				user.GetName(), Verb, Namespace))
+		}
+		return nil
+	}
+	var denied []string
+	for _, cluster := range names {
+		allowed, err := check(cluster)
+		if err != nil {
+			return admission.NewForbidden(a, fmt.Errorf("checking access to cluster %s: %w", cluster, err))
+		}
+		if !allowed {
+			denied = append(denied, cluster)
+		}
+	}
+	if len(denied) > 0 {
+		return admission.NewForbidden(a, fmt.Errorf("user %q may not propagate to cluster(s) %s: that needs verb %q on "+
+			"kubefedclusters.core.kubefed.io with those names in %s", user.GetName(), strings.Join(denied, ", "), Verb, Namespace))
+	}
+	return nil
+}
+
+// targets are the clusters a request's object may reach: a federated
+// object's placement, or the clusters a ReplicaSchedulingPreference names
+// when it does not stay within its workload's placement.
+func targets(a admission.Attributes) (names []string, all bool, err error) {
+	switch a.GetResource().Group {
+	case typesv1beta1.SchemeGroupVersion.Group:
+		obj, ok := a.GetObject().(*unstructured.Unstructured)
+		if !ok {
+			return nil, false, nil
+		}
+		p, err := placement.Of(obj)
+		if err != nil {
+			return nil, false, err
+		}
+		names, all = p.Targets()
+		return names, all, nil
+	case schedulingv1alpha1.SchemeGroupVersion.Group:
+		rsp, ok := a.GetObject().(*schedulingv1alpha1.ReplicaSchedulingPreference)
+		if !ok || rsp.Spec.IntersectWithClusterSelector {
+			return nil, false, nil
+		}
+		for cluster := range rsp.Spec.Clusters {
+			if cluster == "*" {
+				return nil, true, nil
+			}
+			names = append(names, cluster)
+		}
+		slices.Sort(names)
+		return names, false, nil
+	}
+	return nil, false, nil
+}
