@@ -42,7 +42,7 @@ const (
 	teamObject accessClass = iota // a namespaced federated kind or a preference: edit writes, view reads
 	teamSecret                    // a FederatedSecret: edit writes and reads, view does not read (as Secrets)
 	teamStatus                    // the /status of a federated object: view reads, nobody but the platform writes
-	platform                      // KubeFedClusters, FederatedTypeConfigs, cluster-scoped federated kinds
+	platform                      // KubeFedClusters, FederatedTypeConfigs, the KubeFedConfig, cluster-scoped federated kinds
 	hostSecret                    // the host's Secrets holding member credentials
 )
 
@@ -251,6 +251,9 @@ func matrixCases(t *testing.T) []matrixCase {
 				"apiEndpoint": "https://127.0.0.1:1", "secretRef": map[string]any{"name": "matrix-new"}}})},
 		{name: "federatedtypeconfigs in kube-federation-system", resource: corev1beta1.SchemeGroupVersion.WithResource("federatedtypeconfigs"),
 			namespace: "kube-federation-system", class: platform, existing: "jobs.batch", preexisting: true, create: &unstructured.Unstructured{Object: typeConfig}},
+		{name: "kubefedconfigs in kube-federation-system", resource: corev1beta1.SchemeGroupVersion.WithResource("kubefedconfigs"),
+			namespace: "kube-federation-system", class: platform, existing: "kubefed", preexisting: true,
+			create: object("core.kubefed.io/v1beta1", "KubeFedConfig", "kube-federation-system", map[string]any{"spec": map[string]any{"scope": "Cluster"}})},
 		{name: "secrets in kube-federation-system", resource: schema.GroupVersionResource{Version: "v1", Resource: "secrets"},
 			namespace: "kube-federation-system", class: hostSecret, existing: "matrix",
 			create: object("v1", "Secret", "kube-federation-system", map[string]any{"stringData": map[string]any{"token": "x"}})},
