@@ -63,7 +63,7 @@ type ClusterAccess struct {
 
 var (
 	_ admission.ValidationInterface = &ClusterAccess{}
-	_ initializer.WantsAuthorizer    = &ClusterAccess{}
+	_ initializer.WantsAuthorizer   = &ClusterAccess{}
 )
 
 // SetAuthorizer receives the server's authorizer: with a host, the host's
