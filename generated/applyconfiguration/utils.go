@@ -74,10 +74,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		// Group=scheduling.kubefed.io, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("ClusterPreferences"):
 		return &schedulingv1alpha1.ClusterPreferencesApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterReplicas"):
+		return &schedulingv1alpha1.ClusterReplicasApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreference"):
 		return &schedulingv1alpha1.ReplicaSchedulingPreferenceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceSpec"):
 		return &schedulingv1alpha1.ReplicaSchedulingPreferenceSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceStatus"):
+		return &schedulingv1alpha1.ReplicaSchedulingPreferenceStatusApplyConfiguration{}
 
 		// Group=types.kubefed.io, Version=v1beta1
 	case typesv1beta1.SchemeGroupVersion.WithKind("ClusterOverride"):

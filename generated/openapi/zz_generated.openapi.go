@@ -61,6 +61,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1beta1.StatusControllerConfig{}.OpenAPIModelName():                     schema_fedhub_apis_core_v1beta1_StatusControllerConfig(ref),
 		v1beta1.SyncControllerConfig{}.OpenAPIModelName():                       schema_fedhub_apis_core_v1beta1_SyncControllerConfig(ref),
 		v1alpha1.ClusterPreferences{}.OpenAPIModelName():                        schema_fedhub_apis_scheduling_v1alpha1_ClusterPreferences(ref),
+		v1alpha1.ClusterReplicas{}.OpenAPIModelName():                           schema_fedhub_apis_scheduling_v1alpha1_ClusterReplicas(ref),
 		v1alpha1.ReplicaSchedulingPreference{}.OpenAPIModelName():               schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreference(ref),
 		v1alpha1.ReplicaSchedulingPreferenceList{}.OpenAPIModelName():           schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreferenceList(ref),
 		v1alpha1.ReplicaSchedulingPreferenceSpec{}.OpenAPIModelName():           schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreferenceSpec(ref),
@@ -1444,6 +1445,36 @@ func schema_fedhub_apis_scheduling_v1alpha1_ClusterPreferences(ref common.Refere
 	}
 }
 
+func schema_fedhub_apis_scheduling_v1alpha1_ClusterReplicas(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterReplicas is one cluster's part of a replica plan.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the KubeFedCluster's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is the number of replicas the cluster is to run.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+				Required: []string{"name", "replicas"},
+			},
+		},
+	}
+}
+
 func schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreference(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1607,8 +1638,74 @@ func schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreferenceStatus(re
 			SchemaProps: spec.SchemaProps{
 				Description: "ReplicaSchedulingPreferenceStatus reports the replica plan. It is filled by the scheduler; KubeFed kept it empty.",
 				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the generation of the preference the plan was made for.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"clusters": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Clusters is the current plan: the replicas of each cluster given any, by name.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ClusterReplicas{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"unplacedReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UnplacedReplicas is how many of totalReplicas no cluster was given.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"lastChangeTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastChangeTime is when the plan last changed.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"conditions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"type",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Conditions: Scheduled is True when the plan is written into the target workload; its reason and message say why not, or why replicas are unplaced or placed ignoring the weights.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(metav1.Condition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
 			},
 		},
+		Dependencies: []string{
+			v1alpha1.ClusterReplicas{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 

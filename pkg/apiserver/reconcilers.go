@@ -35,10 +35,11 @@ import (
 	informers "github.com/fedhub/fedhub/generated/informers/externalversions"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 )
 
 // Controllers are the reconcilers fedhub-apiserver can run.
-var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName}
+var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName, scheduling.ControllerName}
 
 // controllerEnabled follows kube-controller-manager's --controllers syntax:
 // "*" enables all, "name" one, "-name" disables one.
@@ -53,17 +54,25 @@ func controllerEnabled(list []string, name string) bool {
 // reading fedhub through the loopback client and the host's credentials
 // Secrets and events through the host client.
 func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIServer) error {
-	health := controllerEnabled(c.Controllers, clusterhealth.ControllerName)
-	propagate := controllerEnabled(c.Controllers, propagation.ControllerName)
-	if !health && !propagate {
+	enabled := enabledControllers{
+		health:    controllerEnabled(c.Controllers, clusterhealth.ControllerName),
+		propagate: controllerEnabled(c.Controllers, propagation.ControllerName),
+		schedule:  controllerEnabled(c.Controllers, scheduling.ControllerName),
+	}
+	if enabled == (enabledControllers{}) {
 		return nil
 	}
 	return server.AddPostStartHook("fedhub-reconcilers", func(hookContext genericapiserver.PostStartHookContext) error {
-		return c.startReconcilers(hookContext, hookContext.LoopbackClientConfig, health, propagate)
+		return c.startReconcilers(hookContext, hookContext.LoopbackClientConfig, enabled)
 	})
 }
 
-func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Config, health, propagate bool) error {
+// enabledControllers says which reconcilers --controllers enables.
+type enabledControllers struct {
+	health, propagate, schedule bool
+}
+
+func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Config, enabled enabledControllers) error {
 	client, err := clientset.NewForConfig(loopback)
 	if err != nil {
 		return err
@@ -85,8 +94,10 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 		secrets = hostFactory.Core().V1().Secrets()
 		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: host.CoreV1().Events("")})
 	}
+	// Preferences live in the teams' namespaces; everything else in the federation's.
+	allNamespaces := informers.NewSharedInformerFactory(client, 0)
 	var runs []func()
-	if health {
+	if enabled.health {
 		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + clusterhealth.ControllerName})
 		controller, err := clusterhealth.NewController(FederationNamespace, client, factory.Core().V1beta1().KubeFedClusters(),
 			factory.Core().V1beta1().KubeFedConfigs(), secrets, recorder)
@@ -95,14 +106,30 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}
-	if propagate {
-		run, err := c.propagation(ctx, loopback, client, factory, secrets, broadcaster)
+	var members scheduling.MemberObjects
+	if enabled.propagate {
+		manager, err := c.propagation(loopback, client, factory, secrets, broadcaster)
 		if err != nil {
 			return err
 		}
-		runs = append(runs, run)
+		members = manager
+		runs = append(runs, func() { manager.Run(ctx) })
+	}
+	if enabled.schedule {
+		fedhub, err := dynamic.NewForConfig(loopback)
+		if err != nil {
+			return err
+		}
+		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + scheduling.ControllerName})
+		controller, err := scheduling.NewController(FederationNamespace, allNamespaces.Scheduling().V1alpha1().ReplicaSchedulingPreferences(),
+			client.SchedulingV1alpha1(), factory.Core().V1beta1().KubeFedClusters(), fedhub, members, recorder)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}
 	factory.Start(ctx.Done())
+	allNamespaces.Start(ctx.Done())
 	if hostFactory != nil {
 		hostFactory.Start(ctx.Done())
 	}
@@ -112,6 +139,7 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 	go func() {
 		<-ctx.Done()
 		factory.Shutdown()
+		allNamespaces.Shutdown()
 		if hostFactory != nil {
 			hostFactory.Shutdown()
 		}
@@ -121,8 +149,8 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 }
 
 // propagation builds the manager of the per-type propagation controllers.
-func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config, client clientset.Interface, factory informers.SharedInformerFactory,
-	secrets coreinformers.SecretInformer, broadcaster record.EventBroadcaster) (func(), error) {
+func (c CompletedConfig) propagation(loopback *rest.Config, client clientset.Interface, factory informers.SharedInformerFactory,
+	secrets coreinformers.SecretInformer, broadcaster record.EventBroadcaster) (*propagation.Manager, error) {
 	propagation.RegisterMetrics()
 	fedhub, err := dynamic.NewForConfig(loopback)
 	if err != nil {
@@ -138,5 +166,5 @@ func (c CompletedConfig) propagation(ctx context.Context, loopback *rest.Config,
 	if err != nil {
 		return nil, err
 	}
-	return func() { manager.Run(ctx) }, nil
+	return manager, nil
 }

@@ -19,6 +19,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,59 +30,91 @@ import (
 	"github.com/fedhub/fedhub/test/framework"
 )
 
-// The federation is started once for the package, on first use, and stopped by TestMain.
+// Federations started once for the package, on first use, and stopped by TestMain.
 var (
-	federationOnce    sync.Once
-	federation        *framework.Federation
-	federationDir     string
-	federationStarted error
+	// shared is a host with two API-only members, fedhub registered with the
+	// host and every member joined.
+	shared = &lazyFederation{dirPattern: "fedhub-e2e-", options: framework.FederationOptions{Members: 2, MembersAPIOnly: true}}
+	// workloads is a host with two full members whose kwok nodes run pods.
+	workloads = &lazyFederation{dirPattern: "fedhub-e2e-workloads-", options: framework.FederationOptions{Members: 2, NodesPerMember: 1}}
 )
 
-// sharedFederation returns a host with two API-only members and fedhub
-// registered with the host, every member joined.
-func sharedFederation(t *testing.T) *framework.Federation {
+// lazyFederation starts a federation the first time a test asks for it.
+type lazyFederation struct {
+	dirPattern string
+	options    framework.FederationOptions
+
+	once       sync.Once
+	federation *framework.Federation
+	dir        string
+	err        error
+}
+
+func (l *lazyFederation) get(t *testing.T) *framework.Federation {
 	t.Helper()
-	federationOnce.Do(func() {
+	l.once.Do(func() {
 		binaries, err := framework.DefaultBinaries()
 		if err != nil {
-			federationStarted = err
+			l.err = err
 			return
 		}
 		binaries.FedhubAPIServer = fedhubAPIServer
-		if federationDir, err = os.MkdirTemp("", "fedhub-e2e-"); err != nil {
-			federationStarted = err
+		if l.dir, err = os.MkdirTemp("", l.dirPattern); err != nil {
+			l.err = err
 			return
 		}
-		federation, federationStarted = framework.StartFederation(context.Background(), framework.FederationOptions{
-			Binaries: binaries, Dir: federationDir, Members: 2, MembersAPIOnly: true,
-		})
-		if federationStarted == nil {
-			federationStarted = federation.WriteKubeconfigs(filepath.Join(federationDir, "kubeconfigs"))
+		options := l.options
+		options.Binaries, options.Dir = binaries, l.dir
+		l.federation, l.err = framework.StartFederation(context.Background(), options)
+		if l.err == nil {
+			l.err = l.federation.WriteKubeconfigs(filepath.Join(l.dir, "kubeconfigs"))
 		}
 	})
-	if federationStarted != nil {
-		t.Fatalf("starting the federation: %v", federationStarted)
+	if l.err != nil {
+		t.Fatalf("starting the federation: %v", l.err)
 	}
-	return federation
+	return l.federation
 }
 
-func stopSharedFederation() {
-	if federation != nil {
-		federation.Stop()
+// kubeconfig is the path of one of the federation's kubeconfigs: host or federation.
+func (l *lazyFederation) kubeconfig(name string) string {
+	return filepath.Join(l.dir, "kubeconfigs", name+".kubeconfig")
+}
+
+// stop stops the federation's processes; its logs stay when tests failed.
+func (l *lazyFederation) stop(failed bool) {
+	if l.federation != nil {
+		l.federation.Stop()
 	}
-	if federationDir != "" {
-		_ = os.RemoveAll(federationDir)
+	if l.dir == "" {
+		return
 	}
+	if failed {
+		fmt.Fprintf(os.Stderr, "process logs are in %s\n", l.dir)
+		return
+	}
+	_ = os.RemoveAll(l.dir)
+}
+
+func stopFederations(failed bool) {
+	shared.stop(failed)
+	workloads.stop(failed)
+}
+
+// sharedFederation returns the shared federation of API-only members.
+func sharedFederation(t *testing.T) *framework.Federation {
+	t.Helper()
+	return shared.get(t)
 }
 
 // hostKubeconfig is the host administrator's kubeconfig.
 func hostKubeconfig() string {
-	return filepath.Join(federationDir, "kubeconfigs", "host.kubeconfig")
+	return shared.kubeconfig("host")
 }
 
 // federationKubeconfig has a context per cluster: host (current), member-1, member-2.
 func federationKubeconfig() string {
-	return filepath.Join(federationDir, "kubeconfigs", "federation.kubeconfig")
+	return shared.kubeconfig("federation")
 }
 
 // userKubeconfig writes a kubeconfig for a host user authenticated by a client certificate.

@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
-	stopSharedFederation()
+	stopFederations(code != 0)
 	return code
 }
 

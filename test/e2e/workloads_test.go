@@ -17,15 +17,10 @@ limitations under the License.
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fedhub/fedhub/test/framework"
 )
 
 // TestFederatedDeploymentRollsOut: on members whose simulated nodes run pods,
@@ -33,34 +28,8 @@ import (
 // a Deployment does, and kubectl wait on its Ready condition returns once
 // both members have rolled it out.
 func TestFederatedDeploymentRollsOut(t *testing.T) {
-	binaries, err := framework.DefaultBinaries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	binaries.FedhubAPIServer = fedhubAPIServer
-	dir, err := os.MkdirTemp("", "fedhub-e2e-workloads-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := framework.StartFederation(context.Background(), framework.FederationOptions{
-		Binaries: binaries, Dir: dir, Members: 2, NodesPerMember: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		f.Stop()
-		if !t.Failed() {
-			_ = os.RemoveAll(dir)
-		} else {
-			t.Logf("process logs are in %s", dir)
-		}
-	})
-	kubeconfigs := filepath.Join(dir, "kubeconfigs")
-	if err := f.WriteKubeconfigs(kubeconfigs); err != nil {
-		t.Fatal(err)
-	}
-	host, members := filepath.Join(kubeconfigs, "host.kubeconfig"), filepath.Join(kubeconfigs, "federation.kubeconfig")
+	workloads.get(t)
+	host, members := workloads.kubeconfig("host"), workloads.kubeconfig("federation")
 
 	waitDiscovers(t, host, "federatednamespaces", "federateddeployments")
 	mustKubectlAs(t, host, "create", "namespace", "shop")

@@ -32,6 +32,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/cmd/server"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 )
 
 // readyTimeout bounds how long a fresh in-process server may take to serve.
@@ -59,7 +60,7 @@ func startFedhub(t *testing.T, dataDir string, customize ...func(*server.Options
 	options.Standalone = true
 	// These tests check what storage keeps; a reconciler writing status
 	// concurrently would change objects under them.
-	options.Controllers = []string{"*", "-" + clusterhealth.ControllerName, "-" + propagation.ControllerName}
+	options.Controllers = []string{"*", "-" + clusterhealth.ControllerName, "-" + propagation.ControllerName, "-" + scheduling.ControllerName}
 	options.WriteKubeconfig = kubeconfig
 	options.EmbeddedEtcdDir = filepath.Join(dataDir, "etcd")
 	options.RecommendedOptions.SecureServing.BindPort = 0

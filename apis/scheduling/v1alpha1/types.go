@@ -75,6 +75,35 @@ type ClusterPreferences struct {
 // ReplicaSchedulingPreferenceStatus reports the replica plan. It is filled by the
 // scheduler; KubeFed kept it empty.
 type ReplicaSchedulingPreferenceStatus struct {
+	// ObservedGeneration is the generation of the preference the plan was made for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Clusters is the current plan: the replicas of each cluster given any, by name.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Clusters []ClusterReplicas `json:"clusters,omitempty"`
+	// UnplacedReplicas is how many of totalReplicas no cluster was given.
+	// +optional
+	UnplacedReplicas int64 `json:"unplacedReplicas,omitempty"`
+	// LastChangeTime is when the plan last changed.
+	// +optional
+	LastChangeTime *metav1.Time `json:"lastChangeTime,omitempty"`
+	// Conditions: Scheduled is True when the plan is written into the target
+	// workload; its reason and message say why not, or why replicas are
+	// unplaced or placed ignoring the weights.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ClusterReplicas is one cluster's part of a replica plan.
+type ClusterReplicas struct {
+	// Name is the KubeFedCluster's name.
+	Name string `json:"name"`
+	// Replicas is the number of replicas the cluster is to run.
+	Replicas int64 `json:"replicas"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

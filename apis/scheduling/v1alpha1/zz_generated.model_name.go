@@ -27,6 +27,11 @@ func (in ClusterPreferences) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterReplicas) OpenAPIModelName() string {
+	return "io.fedhub.scheduling.v1alpha1.ClusterReplicas"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ReplicaSchedulingPreference) OpenAPIModelName() string {
 	return "io.fedhub.scheduling.v1alpha1.ReplicaSchedulingPreference"
 }

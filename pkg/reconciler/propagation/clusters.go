@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/dynamic"
@@ -139,7 +138,7 @@ func (s *ClusterSet) Clusters() []Cluster {
 	defer s.mu.Unlock()
 	out := make([]Cluster, 0, len(list))
 	for _, kfc := range list {
-		c := Cluster{KubeFedCluster: kfc, Ready: isReady(kfc)}
+		c := Cluster{KubeFedCluster: kfc, Ready: kfc.IsReady()}
 		if client, err := s.clientFor(kfc); err == nil {
 			c.Client, c.Fingerprint = client.client, client.fingerprint
 		}
@@ -174,13 +173,4 @@ func (s *ClusterSet) clientFor(kfc *corev1beta1.KubeFedCluster) (memberClient, e
 	}
 	s.clients[kfc.Name] = memberClient{fingerprint: fingerprint, client: client}
 	return s.clients[kfc.Name], nil
-}
-
-func isReady(kfc *corev1beta1.KubeFedCluster) bool {
-	for _, c := range kfc.Status.Conditions {
-		if c.Type == corev1beta1.ClusterReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

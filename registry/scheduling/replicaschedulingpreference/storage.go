@@ -17,6 +17,9 @@ limitations under the License.
 package replicaschedulingpreference
 
 import (
+	"fmt"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
@@ -60,8 +63,34 @@ var table = registry.NewTable(
 		Cell:        func(p *scheduling.ReplicaSchedulingPreference) interface{} { return int64(p.Spec.TotalReplicas) },
 	},
 	registry.Column[*scheduling.ReplicaSchedulingPreference]{
+		Name: "Plan", Type: "string",
+		Description: "Replicas per cluster in the current plan, and any left unplaced.",
+		Cell:        func(p *scheduling.ReplicaSchedulingPreference) interface{} { return shortPlan(p.Status) },
+	},
+	registry.Column[*scheduling.ReplicaSchedulingPreference]{
 		Name: "Rebalance", Type: "boolean", Wide: true,
 		Description: "Whether running replicas may move between clusters.",
 		Cell:        func(p *scheduling.ReplicaSchedulingPreference) interface{} { return p.Spec.Rebalance },
 	},
 )
+
+// planClustersShown is how many clusters the PLAN column names before "+N more".
+const planClustersShown = 3
+
+// shortPlan is the plan as "member-1=4,member-2=2", naming at most
+// planClustersShown clusters, with the unplaced replicas after it.
+func shortPlan(status scheduling.ReplicaSchedulingPreferenceStatus) string {
+	var parts []string
+	for i, c := range status.Clusters {
+		if i == planClustersShown {
+			parts = append(parts, fmt.Sprintf("+%d more", len(status.Clusters)-planClustersShown))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", c.Name, c.Replicas))
+	}
+	plan := strings.Join(parts, ",")
+	if status.UnplacedReplicas > 0 {
+		plan = strings.TrimSpace(fmt.Sprintf("%s (%d unplaced)", plan, status.UnplacedReplicas))
+	}
+	return plan
+}

@@ -291,9 +291,21 @@ func TestConvertToTable(t *testing.T) {
 	replicaSet.Spec.TargetKind = "FederatedReplicaSet"
 	replicaSet.Spec.TotalReplicas = 0
 	replicaSet.Spec.Rebalance = false
+	planned := validNewPreference()
+	planned.Name = "planned"
+	planned.Status.Clusters = []scheduling.ClusterReplicas{{Name: "member-1", Replicas: 4}, {Name: "member-2", Replicas: 2}}
+	many := validNewPreference()
+	many.Name = "many"
+	many.Status.UnplacedReplicas = 3
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		many.Status.Clusters = append(many.Status.Clusters, scheduling.ClusterReplicas{Name: name, Replicas: 1})
+	}
+	unplaced := validNewPreference()
+	unplaced.Name = "unplaced"
+	unplaced.Status.UnplacedReplicas = 9
 
-	wantColumns := []string{"Name", "Age", "Target-Kind", "Total", "Rebalance"}
-	wantPriorities := []int32{0, 0, 0, 0, 1}
+	wantColumns := []string{"Name", "Age", "Target-Kind", "Total", "Plan", "Rebalance"}
+	wantPriorities := []int32{0, 0, 0, 0, 0, 1}
 	tests := []struct {
 		name       string
 		preference *scheduling.ReplicaSchedulingPreference
@@ -302,12 +314,27 @@ func TestConvertToTable(t *testing.T) {
 		{
 			name:       "deployment",
 			preference: preference,
-			want:       []interface{}{"web", "10h", "FederatedDeployment", int64(9), true},
+			want:       []interface{}{"web", "10h", "FederatedDeployment", int64(9), "", true},
 		},
 		{
 			name:       "replica set",
 			preference: replicaSet,
-			want:       []interface{}{"cache", "<unknown>", "FederatedReplicaSet", int64(0), false},
+			want:       []interface{}{"cache", "<unknown>", "FederatedReplicaSet", int64(0), "", false},
+		},
+		{
+			name:       "a plan",
+			preference: planned,
+			want:       []interface{}{"planned", "<unknown>", "FederatedDeployment", int64(9), "member-1=4,member-2=2", true},
+		},
+		{
+			name:       "a long plan with unplaced replicas",
+			preference: many,
+			want:       []interface{}{"many", "<unknown>", "FederatedDeployment", int64(9), "a=1,b=1,c=1,+2 more (3 unplaced)", true},
+		},
+		{
+			name:       "nothing placed",
+			preference: unplaced,
+			want:       []interface{}{"unplaced", "<unknown>", "FederatedDeployment", int64(9), "(9 unplaced)", true},
 		},
 	}
 	for _, tt := range tests {
@@ -337,7 +364,7 @@ func TestConvertToTable(t *testing.T) {
 		if row.Cells[1] == "<unknown>" {
 			t.Errorf("stored preference %v has no age", row.Cells[0])
 		}
-		rows = append(rows, []interface{}{row.Cells[0], row.Cells[2], row.Cells[3], row.Cells[4]})
+		rows = append(rows, []interface{}{row.Cells[0], row.Cells[2], row.Cells[3], row.Cells[5]})
 	}
 	want := [][]interface{}{
 		{"cache", "FederatedReplicaSet", int64(0), false},

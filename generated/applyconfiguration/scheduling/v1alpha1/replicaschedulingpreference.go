@@ -38,7 +38,7 @@ type ReplicaSchedulingPreferenceApplyConfiguration struct {
 	// Spec says how many replicas to run and how to weigh the clusters.
 	Spec *ReplicaSchedulingPreferenceSpecApplyConfiguration `json:"spec,omitempty"`
 	// Status reports the current plan.
-	Status *schedulingv1alpha1.ReplicaSchedulingPreferenceStatus `json:"status,omitempty"`
+	Status *ReplicaSchedulingPreferenceStatusApplyConfiguration `json:"status,omitempty"`
 }
 
 // ReplicaSchedulingPreference constructs a declarative configuration of the ReplicaSchedulingPreference type for use with
@@ -264,8 +264,8 @@ func (b *ReplicaSchedulingPreferenceApplyConfiguration) WithSpec(value *ReplicaS
 // WithStatus sets the Status field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Status field is set to the value of the last call.
-func (b *ReplicaSchedulingPreferenceApplyConfiguration) WithStatus(value schedulingv1alpha1.ReplicaSchedulingPreferenceStatus) *ReplicaSchedulingPreferenceApplyConfiguration {
-	b.Status = &value
+func (b *ReplicaSchedulingPreferenceApplyConfiguration) WithStatus(value *ReplicaSchedulingPreferenceStatusApplyConfiguration) *ReplicaSchedulingPreferenceApplyConfiguration {
+	b.Status = value
 	return b
 }
 
