@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 RUN_DIR := $(CURDIR)/.run
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build tools run run-standalone test unit integration e2e generate verify clean
+.PHONY: all build tools run run-standalone test unit integration e2e bench generate verify clean
 
 all: build
 
@@ -66,6 +66,11 @@ integration:
 
 e2e: build tools
 	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./test/e2e/...
+
+## bench: measure propagation against direct writes to the members (BENCH_FLAGS adds flags);
+## prints a table, writes bench-results.json, docs/performance.md and its latency plot
+bench: build tools
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver go run ./test/bench $(BENCH_FLAGS)
 
 ## generate: rewrite every generated file (helpers beside the types, generated/)
 generate:

@@ -32,6 +32,7 @@ import (
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
+	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
 	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
 	"github.com/fedhub/fedhub/registry/core/kubefedconfig"
@@ -44,6 +45,8 @@ type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
 	// Controllers selects the reconcilers to run, as --controllers does.
 	Controllers []string
+	// Propagation tunes the propagation controllers.
+	Propagation propagation.Tuning
 }
 
 // CompletedConfig is a Config with every default filled; only it can build a server.
@@ -53,6 +56,8 @@ type CompletedConfig struct {
 	HostConfig *restclient.Config
 	// Controllers selects the reconcilers to run.
 	Controllers []string
+	// Propagation tunes the propagation controllers.
+	Propagation propagation.Tuning
 }
 
 // Server is a running fedhub-apiserver.
@@ -62,7 +67,8 @@ type Server struct {
 
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers}
+	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers,
+		Propagation: c.Propagation}
 }
 
 // New builds the server and installs the core.kubefed.io and scheduling.kubefed.io groups.

@@ -156,7 +156,7 @@ func (c CompletedConfig) propagation(loopback *rest.Config, client clientset.Int
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := propagation.NewClusterSet(FederationNamespace, factory.Core().V1beta1().KubeFedClusters(), secrets)
+	clusters, err := propagation.NewClusterSet(FederationNamespace, c.Propagation, factory.Core().V1beta1().KubeFedClusters(), secrets)
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,8 @@ type FederationOptions struct {
 	NodesPerMember int
 	// Progress receives a line per step; nil for none.
 	Progress io.Writer
+	// FedhubArgs are extra flags for fedhub-apiserver, e.g. for the benchmark.
+	FedhubArgs []string
 }
 
 // Federation is a host cluster, member clusters sharing one etcd with it, and
@@ -95,7 +97,7 @@ func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, e
 		}
 		progress("%s serving at %s", member.Name, member.URL)
 	}
-	if f.Fedhub, err = StartFedhub(ctx, o.Binaries, f.Host, filepath.Join(o.Dir, "fedhub")); err != nil {
+	if f.Fedhub, err = StartFedhub(ctx, o.Binaries, f.Host, filepath.Join(o.Dir, "fedhub"), o.FedhubArgs...); err != nil {
 		return nil, err
 	}
 	progress("fedhub-apiserver registered with the host: %v", f.Fedhub.APIServices)

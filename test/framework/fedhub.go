@@ -107,7 +107,7 @@ func (f *Fedhub) waitReady(ctx context.Context, host *Cluster) error {
 // ServiceAccount the artifacts create, and registers it with the artifacts'
 // APIService and RBAC objects. It returns once every APIService is Available
 // and the host's discovery lists fedhub's groups.
-func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir string) (*Fedhub, error) {
+func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir string, extraArgs ...string) (*Fedhub, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -143,6 +143,7 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 		"embedded-etcd-dir":         filepath.Join(dir, "fedhub-etcd"),
 		"cert-dir":                  filepath.Join(dir, "fedhub-certs"),
 	})
+	args = append(args, extraArgs...)
 	process, err := StartProcess("fedhub-apiserver", dir, binaries.FedhubAPIServer, args...)
 	if err != nil {
 		return nil, err

@@ -80,6 +80,11 @@ func (p *Process) Exited() (bool, error) {
 	}
 }
 
+// PID is the process's id, e.g. to read its resource usage under /proc.
+func (p *Process) PID() int {
+	return p.cmd.Process.Pid
+}
+
 // Stop sends SIGTERM to the process group, then SIGKILL after a grace period,
 // and waits until the process is gone.
 func (p *Process) Stop() {

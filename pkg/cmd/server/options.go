@@ -37,6 +37,7 @@ import (
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/pkg/admission/clusteraccess"
 	"github.com/fedhub/fedhub/pkg/apiserver"
+	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 )
 
 // etcdPathPrefix is where fedhub keeps its objects in etcd.
@@ -59,6 +60,8 @@ type Options struct {
 	AlternateDNS []string
 	// Controllers selects the embedded reconcilers, as kube-controller-manager's --controllers does.
 	Controllers []string
+	// Propagation tunes the propagation controllers.
+	Propagation propagation.Tuning
 }
 
 // NewOptions returns options with fedhub's defaults.
@@ -68,6 +71,7 @@ func NewOptions() *Options {
 			apiserver.Codecs.LegacyCodec(apiserver.StorageVersions...)),
 		EmbeddedEtcdDir: "apiserver.local.config/etcd",
 		Controllers:     []string{"*"},
+		Propagation:     propagation.DefaultTuning(),
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = apiserver.StorageVersions
 	// No --etcd-servers means the embedded etcd; RecommendedOptions has no
@@ -96,6 +100,13 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
 		"Embedded reconcilers to run: '*' for all, 'name' to enable one, '-name' to disable one. Known: %s.",
 		strings.Join(apiserver.Controllers, ", ")))
+	pf := fss.FlagSet("propagation")
+	pf.Float32Var(&o.Propagation.MemberQPS, "member-qps", o.Propagation.MemberQPS,
+		"Requests per second fedhub may send to each member cluster, for all types together.")
+	pf.IntVar(&o.Propagation.MemberBurst, "member-burst", o.Propagation.MemberBurst,
+		"Requests fedhub may send to each member cluster in a burst above --member-qps.")
+	pf.IntVar(&o.Propagation.WorkersPerType, "propagation-workers", o.Propagation.WorkersPerType,
+		"Federated objects of one type reconciled at once; each writes to its clusters in parallel.")
 	o.RecommendedOptions.AddFlags(fss.FlagSet("generic"))
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
 	return fss
@@ -156,6 +167,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--controllers: unknown controller %q (known: %s)", name, strings.Join(apiserver.Controllers, ", ")))
 		}
 	}
+	if o.Propagation.MemberQPS <= 0 || o.Propagation.MemberBurst < 1 || o.Propagation.WorkersPerType < 1 {
+		errs = append(errs, fmt.Errorf("--member-qps must be positive, --member-burst and --propagation-workers at least 1"))
+	}
 	if o.UsesEmbeddedEtcd() && o.EmbeddedEtcdDir == "" {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-dir is required when --etcd-servers is empty"))
 	}
@@ -200,5 +214,5 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	return &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers}, nil
+	return &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation}, nil
 }

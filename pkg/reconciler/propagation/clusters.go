@@ -54,6 +54,7 @@ type Cluster struct {
 // every type controller the same clients.
 type ClusterSet struct {
 	namespace string
+	tuning    Tuning
 	clusters  fedlisters.KubeFedClusterLister
 	// secrets is nil when fedhub has no host to keep credentials.
 	secrets corelisters.SecretLister
@@ -71,8 +72,8 @@ type memberClient struct {
 }
 
 // NewClusterSet wires a ClusterSet to its informers; secrets may be nil.
-func NewClusterSet(namespace string, clusters fedinformers.KubeFedClusterInformer, secrets coreinformers.SecretInformer) (*ClusterSet, error) {
-	s := &ClusterSet{namespace: namespace, clusters: clusters.Lister(), clients: map[string]memberClient{}, listeners: map[int]func(){},
+func NewClusterSet(namespace string, tuning Tuning, clusters fedinformers.KubeFedClusterInformer, secrets coreinformers.SecretInformer) (*ClusterSet, error) {
+	s := &ClusterSet{namespace: namespace, tuning: tuning, clusters: clusters.Lister(), clients: map[string]memberClient{}, listeners: map[int]func(){},
 		synced: []cache.InformerSynced{clusters.Informer().HasSynced}}
 	changed := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.notify() },
@@ -166,7 +167,7 @@ func (s *ClusterSet) clientFor(kfc *corev1beta1.KubeFedCluster) (memberClient, e
 	}
 	config.Timeout = memberRequestTimeout
 	config.UserAgent = "fedhub-propagation"
-	config.QPS, config.Burst = 50, 100
+	config.QPS, config.Burst = s.tuning.MemberQPS, s.tuning.MemberBurst
 	client, err := dynamic.NewForConfig(config)
 	if err != nil {
 		return memberClient{}, err

@@ -40,8 +40,21 @@ import (
 // ControllerName names the propagation controllers in logs, events and --controllers.
 const ControllerName = "propagation"
 
-// workersPerType is how many federated objects of one type reconcile at once.
-const workersPerType = 4
+// Tuning sets how hard propagation may drive fedhub and the members.
+type Tuning struct {
+	// MemberQPS and MemberBurst limit the requests to each member, per
+	// member and shared by every type (client-go's token bucket).
+	MemberQPS   float32
+	MemberBurst int
+	// WorkersPerType is how many federated objects of one type reconcile at
+	// once; each reconcile writes to its clusters in parallel.
+	WorkersPerType int
+}
+
+// DefaultTuning is what fedhub-apiserver's flags default to.
+func DefaultTuning() Tuning {
+	return Tuning{MemberQPS: 50, MemberBurst: 100, WorkersPerType: 4}
+}
 
 // typeStatusRetry is how long the manager waits before writing FTC statuses
 // again after a write failed.
@@ -165,7 +178,7 @@ func (m *Manager) syncTypes(ctx context.Context) {
 		r := &runningType{spec: *tc.Spec.DeepCopy(), controller: controller, cancel: cancel, done: make(chan struct{})}
 		go func() {
 			defer close(r.done)
-			controller.Run(typeCtx, workersPerType)
+			controller.Run(typeCtx, m.clusters.tuning.WorkersPerType)
 		}()
 		m.running[name] = r
 		runningControllers.WithLabelValues(controller.federated.Resource).Set(1)

@@ -1,0 +1,183 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command bench measures propagation against the physical limit: it starts
+// a host, M member kube-apiservers and fedhub with the test harness, writes
+// objects into the members directly (the baseline), then through fedhub, and
+// prints one table, writes bench-results.json, a latency plot and
+// docs/performance.md. Run it with make bench.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/test/framework"
+)
+
+type options struct {
+	members, objects, pacedCount, workers int
+	pacedRate                             float64
+	steady                                time.Duration
+	kind, scenarios, out, plot, doc       string
+	fedhubArgs                            stringList
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// allScenarios in the order they run; later ones need the objects earlier ones made.
+var allScenarios = []string{"baseline", "burst", "paced", "update", "steady", "restart", "delete"}
+
+func main() {
+	var o options
+	flag.IntVar(&o.members, "members", 3, "member clusters (M)")
+	flag.IntVar(&o.objects, "objects", 2000, "federated objects in the burst (N); each goes to every member")
+	flag.StringVar(&o.kind, "kind", "configmap", "what to propagate: configmap or deployment")
+	flag.StringVar(&o.scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
+	flag.IntVar(&o.pacedCount, "paced-objects", 100, "objects created one at a time in the paced scenario")
+	flag.Float64Var(&o.pacedRate, "paced-rate", 10, "objects per second in the paced scenario")
+	flag.DurationVar(&o.steady, "steady", time.Minute, "length of the quiet steady-state window")
+	flag.StringVar(&o.out, "out", "bench-results.json", "where to write the results as JSON")
+	flag.StringVar(&o.plot, "plot", "docs/performance-latency.png", "where to write the paced latency plot (PNG)")
+	flag.StringVar(&o.doc, "doc", "docs/performance.md", "where to write the report; empty for none")
+	flag.Var(&o.fedhubArgs, "fedhub-flag", "a flag for fedhub-apiserver, e.g. --fedhub-flag=--member-qps=500 (repeatable)")
+	flag.Parse()
+	o.workers = workersOf(o.fedhubArgs)
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// workersOf is the propagation worker count fedhub will run with: the
+// baseline writes with the same concurrency.
+func workersOf(args []string) int {
+	workers := propagation.DefaultTuning().WorkersPerType
+	for _, arg := range args {
+		if value, ok := strings.CutPrefix(arg, "--propagation-workers="); ok {
+			fmt.Sscan(value, &workers)
+		}
+	}
+	return workers
+}
+
+func run(o options) error {
+	kind, ok := targetKinds[o.kind]
+	if !ok {
+		return fmt.Errorf("unknown -kind %q", o.kind)
+	}
+	selected := map[string]bool{}
+	for _, s := range strings.Split(o.scenarios, ",") {
+		selected[strings.TrimSpace(s)] = true
+	}
+	binaries, err := framework.DefaultBinaries()
+	if err != nil {
+		return err
+	}
+	if path := os.Getenv("FEDHUB_APISERVER"); path != "" {
+		binaries.FedhubAPIServer = path
+	}
+	dir, err := os.MkdirTemp("", "fedhub-bench-")
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	started := time.Now()
+	logf("starting a host, %d members and fedhub in %s", o.members, dir)
+	f, err := framework.StartFederation(ctx, framework.FederationOptions{
+		Binaries: binaries, Dir: dir, Members: o.members, MembersAPIOnly: true, FedhubArgs: o.fedhubArgs,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		f.Stop()
+		_ = os.RemoveAll(dir)
+	}()
+	logf("federation ready in %s", time.Since(started).Round(time.Second))
+
+	b, err := newBench(ctx, f, kind, o)
+	if err != nil {
+		return err
+	}
+	results := &Results{Members: o.members, Objects: o.objects, Kind: o.kind, Workers: o.workers, CPUs: runtime.NumCPU(),
+		CPUModel: cpuModel(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), FedhubFlags: o.fedhubArgs}
+	for _, name := range allScenarios {
+		if !selected[name] {
+			continue
+		}
+		logf("scenario %s", name)
+		if err := b.scenario(name)(ctx, results); err != nil {
+			return fmt.Errorf("scenario %s: %w", name, err)
+		}
+	}
+	results.finish()
+
+	table := results.table()
+	fmt.Print(table)
+	data, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.out, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	if len(b.latencies) > 0 && o.plot != "" {
+		if err := plotLatencies(b.latencies, o.plot); err != nil {
+			return err
+		}
+	}
+	if o.doc != "" {
+		plot := ""
+		if len(b.latencies) > 0 {
+			plot, _ = filepath.Rel(filepath.Dir(o.doc), o.plot)
+		}
+		if err := os.WriteFile(o.doc, []byte(results.document(table, plot)), 0o644); err != nil {
+			return err
+		}
+	}
+	logf("done in %s; results in %s", time.Since(started).Round(time.Second), o.out)
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// cpuModel is the processor's name from /proc/cpuinfo, for the report.
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+		}
+	}
+	return "unknown"
+}

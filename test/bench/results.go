@@ -1,0 +1,158 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// Results are what one run measured; the JSON keys are stable.
+type Results struct {
+	Date        string   `json:"date"`
+	CPUs        int      `json:"cpus"`
+	CPUModel    string   `json:"cpu_model"`
+	GoVersion   string   `json:"go_version"`
+	Members     int      `json:"members"`
+	Objects     int      `json:"objects"`
+	Kind        string   `json:"kind"`
+	Workers     int      `json:"propagation_workers"`
+	FedhubFlags []string `json:"fedhub_flags"`
+
+	BaselineObjectsPerSecond     float64 `json:"baseline_objects_per_s"`
+	BurstSeconds                 float64 `json:"burst_seconds"`
+	BurstObjectsPerSecond        float64 `json:"burst_objects_per_s"`
+	BurstRatioToBaseline         float64 `json:"burst_ratio_to_baseline"`
+	PacedP50Ms                   float64 `json:"paced_p50_ms"`
+	PacedP90Ms                   float64 `json:"paced_p90_ms"`
+	PacedP99Ms                   float64 `json:"paced_p99_ms"`
+	PacedMaxMs                   float64 `json:"paced_max_ms"`
+	UpdateSeconds                float64 `json:"update_seconds"`
+	UpdateObjectsPerSecond       float64 `json:"update_objects_per_s"`
+	DirectUpdateObjectsPerSecond float64 `json:"direct_update_objects_per_s"`
+	UpdateRatioToDirect          float64 `json:"update_ratio_to_direct"`
+	SteadySeconds                float64 `json:"steady_seconds"`
+	SteadyMemberWrites           int     `json:"steady_member_writes"`
+	SteadyFedhubCPUSeconds       float64 `json:"steady_fedhub_cpu_seconds"`
+	RestartSeconds               float64 `json:"restart_seconds"`
+	RestartMemberWrites          int     `json:"restart_member_writes"`
+	DeleteSeconds                float64 `json:"delete_seconds"`
+	DeleteObjectsPerSecond       float64 `json:"delete_objects_per_s"`
+	RSSBytes                     int64   `json:"rss_bytes"`
+	RSSBytesPerObject            float64 `json:"rss_bytes_per_object"`
+}
+
+func (r *Results) finish() {
+	if r.BaselineObjectsPerSecond > 0 {
+		r.BurstRatioToBaseline = r.BurstObjectsPerSecond / r.BaselineObjectsPerSecond
+	}
+	if r.DirectUpdateObjectsPerSecond > 0 {
+		r.UpdateRatioToDirect = r.UpdateObjectsPerSecond / r.DirectUpdateObjectsPerSecond
+	}
+}
+
+// table is the run as a Markdown table: scenario, measure, fedhub, baseline, target.
+func (r *Results) table() string {
+	var b strings.Builder
+	row := func(cells ...string) { fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | ")) }
+	perSecond := func(v float64) string { return fmt.Sprintf("%.0f /s", v) }
+	row("scenario", "measure", "fedhub", "direct to members", "target")
+	row("---", "---", "---:", "---:", "---")
+	row("1 baseline", "member objects created", "", perSecond(r.BaselineObjectsPerSecond), "the physical limit")
+	row("2 burst create", fmt.Sprintf("%d×%d member objects, until all exist and every status is OK", r.Objects, r.Members),
+		fmt.Sprintf("%s in %.1f s", perSecond(r.BurstObjectsPerSecond), r.BurstSeconds), perSecond(r.BaselineObjectsPerSecond),
+		fmt.Sprintf("ratio %.2f (≥ 0.5)", r.BurstRatioToBaseline))
+	row("3 paced latency", "create at fedhub → seen in a member: p50 / p90 / p99 / max",
+		fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", r.PacedP50Ms, r.PacedP90Ms, r.PacedP99Ms, r.PacedMaxMs), "", "p99 < 100 ms")
+	row("4 update wave", "every template changed once, until every member holds it",
+		fmt.Sprintf("%s in %.1f s", perSecond(r.UpdateObjectsPerSecond), r.UpdateSeconds), perSecond(r.DirectUpdateObjectsPerSecond),
+		fmt.Sprintf("ratio %.2f", r.UpdateRatioToDirect))
+	row("5 steady state", fmt.Sprintf("member writes in %.0f quiet seconds; fedhub CPU", r.SteadySeconds),
+		fmt.Sprintf("%d writes, %.2f CPU s", r.SteadyMemberWrites, r.SteadyFedhubCPUSeconds), "", "0 writes")
+	row("6 restart", "until every object is reconciled again; member writes",
+		fmt.Sprintf("%.1f s, %d writes", r.RestartSeconds, r.RestartMemberWrites), "", "0 writes")
+	row("7 delete wave", "until the members are clean",
+		fmt.Sprintf("%s in %.1f s", perSecond(r.DeleteObjectsPerSecond), r.DeleteSeconds), "", "")
+	row("8 memory", "fedhub RSS after the burst; per federated object",
+		fmt.Sprintf("%.0f MiB; %.1f KiB", float64(r.RSSBytes)/(1<<20), r.RSSBytesPerObject/1024), "", "")
+	return b.String()
+}
+
+// document is docs/performance.md for this run.
+func (r *Results) document(table, plotPath string) string {
+	var b strings.Builder
+	b.WriteString("# Performance\n\n")
+	b.WriteString("<!-- Written by `make bench` (test/bench); do not edit by hand. -->\n\n")
+	b.WriteString("`make bench` starts a host, M member kube-apiservers (API only) and fedhub-apiserver with the test harness, ")
+	b.WriteString("all on one machine and one etcd for the clusters (fedhub has its own embedded etcd). ")
+	b.WriteString("It runs the scenarios below in one run, so that fedhub and the baseline share the same conditions, ")
+	b.WriteString("prints this table and writes `bench-results.json`.\n\n")
+	b.WriteString("## Method\n\n")
+	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4, and deletes them (untimed).\n")
+	b.WriteString("2. **Burst create:** N federated objects, each placed on every member, are created at once (64 client connections). The clock stops when every member has every object (member watches) and every federated status says `Propagation=True` for its generation (a watch on fedhub).\n")
+	b.WriteString("3. **Paced latency:** objects are created one at a time at a fixed low rate. For each object and member, the latency runs from the create response at fedhub to the object's appearance in that member's watch.\n")
+	b.WriteString("4. **Update wave:** every burst object's template is changed once; the clock stops when every member object holds the new version.\n")
+	b.WriteString("5. **Steady state:** a quiet window after convergence. Member writes are counted from the member watches (they must be 0), along with fedhub's CPU seconds.\n")
+	b.WriteString("6. **Restart:** fedhub is restarted on the same etcd. The clock stops when fedhub's `reconciles_total` counts every object. Member writes are counted meanwhile (they must be 0).\n")
+	b.WriteString("7. **Delete wave:** every federated object is deleted; the clock stops when the members are clean.\n")
+	b.WriteString("8. **Memory:** fedhub's resident set size after the burst, and its growth per federated object.\n\n")
+	b.WriteString("## Latest run\n\n")
+	fmt.Fprintf(&b, "- Date: %s\n", r.Date)
+	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %s\n", r.CPUs, r.CPUModel, r.GoVersion)
+	fmt.Fprintf(&b, "- M = %d members, N = %d %s objects, %d propagation workers per type", r.Members, r.Objects, r.Kind, r.Workers)
+	if len(r.FedhubFlags) > 0 {
+		fmt.Fprintf(&b, ", fedhub flags `%s`", strings.Join(r.FedhubFlags, " "))
+	}
+	b.WriteString("\n\n")
+	b.WriteString(table)
+	if plotPath != "" {
+		fmt.Fprintf(&b, "\n![Paced propagation latency](%s)\n", plotPath)
+	}
+	return b.String()
+}
+
+// plotLatencies draws the distribution of the paced latencies as a histogram.
+func plotLatencies(latencies []time.Duration, path string) error {
+	values := make(plotter.Values, len(latencies))
+	for i, l := range latencies {
+		values[i] = float64(l) / float64(time.Millisecond)
+	}
+	p := plot.New()
+	p.Title.Text = "Propagation latency, create at fedhub → seen in a member"
+	p.X.Label.Text = "milliseconds"
+	p.Y.Label.Text = "objects × members"
+	hist, err := plotter.NewHist(values, 40)
+	if err != nil {
+		return err
+	}
+	p.Add(hist)
+	return p.Save(7*vg.Inch, 4*vg.Inch, path)
+}
+
+func mustJSON(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}

@@ -1,0 +1,528 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/fedhub/fedhub/test/framework"
+)
+
+const (
+	// namespace holds the federated objects and their member objects.
+	namespace = "bench"
+	// directNamespace holds the baseline's objects in each member.
+	directNamespace = "bench-direct"
+	// deadline bounds every wait for convergence.
+	deadline = 10 * time.Minute
+	// clientQPS is high enough that the benchmark's own clients never throttle.
+	clientQPS = 100000
+)
+
+type bench struct {
+	f       *framework.Federation
+	kind    targetKind
+	o       options
+	fedhub  dynamic.Interface
+	members []dynamic.Interface
+	// concurrency is how many writes fedhub's propagation may have in
+	// flight: workers per type, each writing to every member at once.
+	concurrency int
+
+	names     []string // the burst's objects
+	paced     []string // the paced scenario's objects
+	latencies []time.Duration
+	rssBefore int64
+}
+
+func newBench(ctx context.Context, f *framework.Federation, kind targetKind, o options) (*bench, error) {
+	fedhubConfig := rest.CopyConfig(f.Host.AdminConfig)
+	fedhubConfig.Host, fedhubConfig.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
+	b := &bench{f: f, kind: kind, o: o, fedhub: unthrottled(fedhubConfig), concurrency: o.workers * len(f.Members)}
+	for _, m := range f.Members {
+		b.members = append(b.members, unthrottled(m.AdminConfig))
+	}
+	for i := range o.objects {
+		b.names = append(b.names, fmt.Sprintf("burst-%05d", i))
+	}
+	// The federated namespace, placed everywhere, exists before anything is timed.
+	if _, err := f.Host.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	federatedNamespace := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+		"metadata": map[string]any{"name": namespace, "namespace": namespace},
+		"spec":     map[string]any{"placement": map[string]any{"clusterSelector": map[string]any{}}},
+	}}
+	namespaces := schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federatednamespaces"}
+	if err := retry(ctx, func() error {
+		_, err := b.fedhub.Resource(namespaces).Namespace(namespace).Create(ctx, federatedNamespace, metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for i, m := range f.Members {
+		if err := retry(ctx, func() error {
+			_, err := m.Client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("member %d never got the namespace: %w", i+1, err)
+		}
+		if _, err := m.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: directNamespace}}, metav1.CreateOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func unthrottled(config *rest.Config) dynamic.Interface {
+	config = rest.CopyConfig(config)
+	config.QPS, config.Burst = clientQPS, clientQPS
+	return dynamic.NewForConfigOrDie(config)
+}
+
+// retry retries fn for a minute: fedhub serves a kind a moment after the
+// federation reports ready, and a member gets its namespace a moment later.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if err = fn(); err == nil || apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+	}
+	return err
+}
+
+func (b *bench) scenario(name string) func(context.Context, *Results) error {
+	return map[string]func(context.Context, *Results) error{
+		"baseline": b.baseline, "burst": b.burst, "paced": b.pacedLatency, "update": b.updateWave,
+		"steady": b.steadyState, "restart": b.restart, "delete": b.deleteWave,
+	}[name]
+}
+
+// parallel runs jobs 0..n-1 on workers goroutines and returns the first error.
+func parallel(n, workers int, job func(i int) error) error {
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := job(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// baseline writes the same N×M objects straight into the members, with as
+// many writes in flight as fedhub's propagation has: the physical limit.
+// Then it updates them all, for the update wave's comparison.
+func (b *bench) baseline(ctx context.Context, r *Results) error {
+	m := len(b.members)
+	total := len(b.names) * m
+	write := func(v int, verb func(dynamic.ResourceInterface, *unstructured.Unstructured) error) (time.Duration, error) {
+		start := time.Now()
+		err := parallel(total, b.concurrency, func(i int) error {
+			resources := b.members[i%m].Resource(b.kind.target).Namespace(directNamespace)
+			return verb(resources, b.kind.memberObject(directNamespace, b.names[i/m], v))
+		})
+		return time.Since(start), err
+	}
+	elapsed, err := write(1, func(r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
+		_, err := r.Create(ctx, obj, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.BaselineObjectsPerSecond = float64(total) / elapsed.Seconds()
+	logf("  direct creates: %d objects in %s", total, elapsed.Round(time.Millisecond))
+	elapsed, err = write(2, func(r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
+		current, err := r.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		obj.SetResourceVersion(current.GetResourceVersion())
+		_, err = r.Update(ctx, obj, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.DirectUpdateObjectsPerSecond = float64(total) / elapsed.Seconds()
+	logf("  direct updates: %d objects in %s", total, elapsed.Round(time.Millisecond))
+	// Clean up, untimed, so the members are as quiet for fedhub as they were for the baseline.
+	_, err = write(0, func(r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
+		return r.Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+	})
+	return err
+}
+
+// memberWatches follows the managed objects of the kind in every member.
+func (b *bench) memberWatches(ctx context.Context) ([]*objectWatch, error) {
+	var watches []*objectWatch
+	for _, member := range b.members {
+		w, err := watchObjects(ctx, member, b.kind.target, namespace, "kubefed.io/managed=true")
+		if err != nil {
+			for _, w := range watches {
+				w.stop()
+			}
+			return nil, err
+		}
+		watches = append(watches, w)
+	}
+	return watches, nil
+}
+
+func stopAll(watches []*objectWatch) {
+	for _, w := range watches {
+		w.stop()
+	}
+}
+
+func writes(watches []*objectWatch) int {
+	n := 0
+	for _, w := range watches {
+		n += w.writeCount()
+	}
+	return n
+}
+
+// propagated tells whether a federated object's status says its generation is propagated.
+func propagated(obj *unstructured.Unstructured) bool {
+	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	if observed != obj.GetGeneration() {
+		return false
+	}
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conditions {
+		condition, _ := c.(map[string]any)
+		if condition["type"] == "Propagation" {
+			return condition["status"] == "True"
+		}
+	}
+	return false
+}
+
+// burst creates N federated objects at once and waits until every member
+// has every object and every status says so.
+func (b *bench) burst(ctx context.Context, r *Results) error {
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAll(watches)
+	statuses, err := watchObjects(ctx, b.fedhub, b.kind.federated, namespace, "")
+	if err != nil {
+		return err
+	}
+	defer statuses.stop()
+	b.rssBefore = rss(b.f.Fedhub.PID())
+	start := time.Now()
+	if err := parallel(len(b.names), 64, func(i int) error {
+		_, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Create(ctx, b.kind.federatedObject(namespace, b.names[i], 1), metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		return err
+	}
+	created := time.Since(start)
+	n := len(b.names)
+	err = waitUntil(ctx, deadline, "burst convergence", func() bool {
+		for _, w := range watches {
+			if w.size() < n {
+				return false
+			}
+		}
+		return statuses.count(propagated) == n
+	}, append(watches, statuses)...)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	r.BurstSeconds = elapsed.Seconds()
+	r.BurstObjectsPerSecond = float64(n*len(b.members)) / elapsed.Seconds()
+	logf("  %d federated objects created in %s; %d member objects converged in %s", n, created.Round(time.Millisecond),
+		n*len(b.members), elapsed.Round(time.Millisecond))
+	r.RSSBytes = rss(b.f.Fedhub.PID())
+	r.RSSBytesPerObject = float64(r.RSSBytes-b.rssBefore) / float64(n)
+	return nil
+}
+
+// pacedLatency creates objects one at a time at a low rate and measures,
+// per member, from the create response to the object's appearance there.
+func (b *bench) pacedLatency(ctx context.Context, r *Results) error {
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAll(watches)
+	interval := time.Duration(float64(time.Second) / b.o.pacedRate)
+	created := map[string]time.Time{}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for i := range b.o.pacedCount {
+		name := fmt.Sprintf("paced-%04d", i)
+		if _, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Create(ctx, b.kind.federatedObject(namespace, name, 1), metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		created[name] = time.Now()
+		b.paced = append(b.paced, name)
+		<-ticker.C
+	}
+	err = waitUntil(ctx, deadline, "paced objects in every member", func() bool {
+		for _, w := range watches {
+			for _, name := range b.paced {
+				if _, ok := w.seenAt(name); !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}, watches...)
+	if err != nil {
+		return err
+	}
+	for _, w := range watches {
+		for _, name := range b.paced {
+			seen, _ := w.seenAt(name)
+			b.latencies = append(b.latencies, seen.Sub(created[name]))
+		}
+	}
+	sort.Slice(b.latencies, func(i, j int) bool { return b.latencies[i] < b.latencies[j] })
+	r.PacedP50Ms, r.PacedP90Ms = percentile(b.latencies, 50), percentile(b.latencies, 90)
+	r.PacedP99Ms, r.PacedMaxMs = percentile(b.latencies, 99), percentile(b.latencies, 100)
+	return nil
+}
+
+func percentile(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return float64(sorted[i]) / float64(time.Millisecond)
+}
+
+// updateWave changes every burst object's template once and waits until
+// every member object holds the new version.
+func (b *bench) updateWave(ctx context.Context, r *Results) error {
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAll(watches)
+	start := time.Now()
+	patch := func(name string) error {
+		body := b.kind.template(2)
+		data := fmt.Sprintf(`{"spec":{"template":%s}}`, mustJSON(body))
+		_, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Patch(ctx, name, "application/merge-patch+json", []byte(data), metav1.PatchOptions{})
+		return err
+	}
+	if err := parallel(len(b.names), 64, func(i int) error { return patch(b.names[i]) }); err != nil {
+		return err
+	}
+	n := len(b.names)
+	err = waitUntil(ctx, deadline, "update wave", func() bool {
+		for _, w := range watches {
+			if w.count(func(obj *unstructured.Unstructured) bool { return b.kind.version(obj) == "2" }) < n {
+				return false
+			}
+		}
+		return true
+	}, watches...)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	r.UpdateSeconds = elapsed.Seconds()
+	r.UpdateObjectsPerSecond = float64(n*len(b.members)) / elapsed.Seconds()
+	return nil
+}
+
+// steadyState watches a quiet window: fedhub must write nothing to members,
+// and its CPU time shows what watching costs.
+func (b *bench) steadyState(ctx context.Context, r *Results) error {
+	if err := b.waitStatuses(ctx); err != nil {
+		return err
+	}
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAll(watches)
+	cpuBefore := cpuSeconds(b.f.Fedhub.PID())
+	time.Sleep(b.o.steady) // the scenario is the quiet window itself
+	r.SteadyFedhubCPUSeconds = cpuSeconds(b.f.Fedhub.PID()) - cpuBefore
+	r.SteadyMemberWrites = writes(watches)
+	r.SteadySeconds = b.o.steady.Seconds()
+	return nil
+}
+
+// waitStatuses waits until every federated object's status is current.
+func (b *bench) waitStatuses(ctx context.Context) error {
+	statuses, err := watchObjects(ctx, b.fedhub, b.kind.federated, namespace, "")
+	if err != nil {
+		return err
+	}
+	defer statuses.stop()
+	want := len(b.names) + len(b.paced)
+	return waitUntil(ctx, deadline, "every status current", func() bool { return statuses.count(propagated) == want }, statuses)
+}
+
+// restart restarts fedhub on the same etcd and measures until every object
+// has been reconciled again, counting member writes meanwhile.
+func (b *bench) restart(ctx context.Context, r *Results) error {
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAll(watches)
+	start := time.Now()
+	if err := b.f.Fedhub.Restart(ctx, b.f.Host); err != nil {
+		return err
+	}
+	b.fedhub = unthrottled(fedhubConfig(b.f))
+	want := len(b.names) + len(b.paced)
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for done := 0; done < want; <-ticker.C {
+		if time.Since(start) > deadline {
+			return fmt.Errorf("only %d of %d objects reconciled after the restart", done, want)
+		}
+		done = b.reconciled(ctx)
+	}
+	r.RestartSeconds = time.Since(start).Seconds()
+	r.RestartMemberWrites = writes(watches)
+	return nil
+}
+
+func fedhubConfig(f *framework.Federation) *rest.Config {
+	config := rest.CopyConfig(f.Host.AdminConfig)
+	config.Host, config.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
+	return config
+}
+
+// reconciled reads fedhub's successful reconciles of the kind since it started.
+func (b *bench) reconciled(ctx context.Context) int {
+	client, err := kubernetes.NewForConfig(fedhubConfig(b.f))
+	if err != nil {
+		return 0
+	}
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0
+	}
+	series := `fedhub_propagation_reconciles_total{result="success",type="` + b.kind.federated.Resource + `"} `
+	for _, line := range strings.Split(string(body), "\n") {
+		if value, ok := strings.CutPrefix(line, series); ok {
+			n, _ := strconv.ParseFloat(value, 64)
+			return int(n)
+		}
+	}
+	return 0
+}
+
+// deleteWave deletes every federated object and waits until the members are clean.
+func (b *bench) deleteWave(ctx context.Context, r *Results) error {
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAll(watches)
+	all := append(append([]string{}, b.names...), b.paced...)
+	start := time.Now()
+	if err := parallel(len(all), 64, func(i int) error {
+		return b.fedhub.Resource(b.kind.federated).Namespace(namespace).Delete(ctx, all[i], metav1.DeleteOptions{})
+	}); err != nil {
+		return err
+	}
+	err = waitUntil(ctx, deadline, "members clean", func() bool {
+		for _, w := range watches {
+			if w.size() > 0 {
+				return false
+			}
+		}
+		return true
+	}, watches...)
+	if err != nil {
+		return err
+	}
+	r.DeleteSeconds = time.Since(start).Seconds()
+	r.DeleteObjectsPerSecond = float64(len(all)*len(b.members)) / r.DeleteSeconds
+	return nil
+}
+
+// rss is a process's resident set size in bytes, from /proc.
+func rss(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if value, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times on Linux.
+const clockTicks = 100
+
+// cpuSeconds is a process's user plus system CPU time, from /proc.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ")".
+	fields := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
+	if len(fields) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseFloat(fields[11], 64)
+	system, _ := strconv.ParseFloat(fields[12], 64)
+	return (user + system) / clockTicks
+}

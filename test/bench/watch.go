@@ -1,0 +1,182 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+)
+
+// objectWatch follows the objects of one resource in one namespace of one
+// cluster through a watch, recording when each was first seen, what each
+// holds now, and how many writes happened.
+type objectWatch struct {
+	mu        sync.Mutex
+	firstSeen map[string]time.Time
+	objects   map[string]*unstructured.Unstructured
+	writes    int
+	changed   chan struct{}
+	cancel    context.CancelFunc
+}
+
+// watchObjects starts following resource in namespace, from now on (the
+// namespace is expected to be empty or its objects already known not to matter).
+func watchObjects(ctx context.Context, client dynamic.Interface, resource schema.GroupVersionResource, namespace, labelSelector string) (*objectWatch, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &objectWatch{firstSeen: map[string]time.Time{}, objects: map[string]*unstructured.Unstructured{},
+		changed: make(chan struct{}, 1), cancel: cancel}
+	resources := client.Resource(resource).Namespace(namespace)
+	list, err := resources.List(ctx, metav1.ListOptions{LabelSelector: labelSelector})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	now := time.Now()
+	for i := range list.Items {
+		w.objects[list.Items[i].GetName()] = &list.Items[i]
+		w.firstSeen[list.Items[i].GetName()] = now
+	}
+	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+			options.LabelSelector = labelSelector
+			return resources.Watch(ctx, options)
+		},
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer watcher.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case event, ok := <-watcher.ResultChan():
+				if !ok {
+					return
+				}
+				w.record(event, time.Now())
+			}
+		}
+	}()
+	return w, nil
+}
+
+func (w *objectWatch) record(event watch.Event, at time.Time) {
+	obj, ok := event.Object.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	name := obj.GetName()
+	switch event.Type {
+	case watch.Added, watch.Modified:
+		w.writes++
+		w.objects[name] = obj
+		if _, seen := w.firstSeen[name]; !seen {
+			w.firstSeen[name] = at
+		}
+	case watch.Deleted:
+		w.writes++
+		delete(w.objects, name)
+	}
+	w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// count returns how many objects satisfy ok now.
+func (w *objectWatch) count(ok func(*unstructured.Unstructured) bool) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, obj := range w.objects {
+		if ok(obj) {
+			n++
+		}
+	}
+	return n
+}
+
+// size is the number of objects present.
+func (w *objectWatch) size() int {
+	return w.count(func(*unstructured.Unstructured) bool { return true })
+}
+
+// seenAt is when an object was first seen; false if not yet.
+func (w *objectWatch) seenAt(name string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.firstSeen[name]
+	return at, ok
+}
+
+// writeCount is the number of writes seen so far.
+func (w *objectWatch) writeCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes
+}
+
+func (w *objectWatch) stop() { w.cancel() }
+
+// waitUntil polls done whenever a watch reports a change, and every 100 ms,
+// until it holds or the deadline passes.
+func waitUntil(ctx context.Context, deadline time.Duration, what string, done func() bool, watches ...*objectWatch) error {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	changed := make(chan struct{}, 1)
+	for _, w := range watches {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-w.changed:
+					select {
+					case changed <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: not within %s", what, deadline)
+		case <-changed:
+		case <-ticker.C:
+		}
+	}
+	return nil
+}
