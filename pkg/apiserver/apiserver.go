@@ -120,6 +120,7 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 		MinRequestTimeout: time.Duration(c.GenericConfig.MinRequestTimeout) * time.Second,
 		Discovery:         server.AggregatedDiscoveryGroupManager,
 		TargetSchemas:     targets,
+		SyncFinalizer:     c.syncFinalizer(),
 	})
 	prefix := "/apis/" + federatedtypes.GroupVersion.Group
 	server.Handler.NonGoRestfulMux.Handle(prefix, handler)
@@ -174,4 +175,13 @@ func (c CompletedConfig) schedulingGroup() (*genericapiserver.APIGroupInfo, erro
 		"replicaschedulingpreferences/status": preferenceStatus,
 	}
 	return &info, nil
+}
+
+// syncFinalizer is the finalizer new federated objects get, so that the
+// propagation controller need not add it: none when that controller does not run.
+func (c CompletedConfig) syncFinalizer() string {
+	if controllerEnabled(c.Controllers, propagation.ControllerName) {
+		return propagation.Finalizer
+	}
+	return ""
 }

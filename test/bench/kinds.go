@@ -19,6 +19,7 @@ package main
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -33,8 +34,21 @@ type targetKind struct {
 	federatedKind string
 	// template is the body of version v of an object, without identity.
 	template func(v int) map[string]any
-	// version reads back which version a member object holds.
-	version func(obj *unstructured.Unstructured) string
+}
+
+// versionAnnotation carries an object's version in its metadata, where the
+// benchmark's metadata-only watches see it.
+const versionAnnotation = "bench/version"
+
+// versionOf reads back which version a member object holds.
+func versionOf(obj *metav1.PartialObjectMetadata) string {
+	return obj.Annotations[versionAnnotation]
+}
+
+// withVersion is a template carrying its version in its metadata.
+func withVersion(v int, body map[string]any) map[string]any {
+	body["metadata"] = map[string]any{"annotations": map[string]any{versionAnnotation: fmt.Sprint(v)}}
+	return body
 }
 
 var targetKinds = map[string]targetKind{
@@ -45,11 +59,7 @@ var targetKinds = map[string]targetKind{
 		federated:     schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federatedconfigmaps"},
 		federatedKind: "FederatedConfigMap",
 		template: func(v int) map[string]any {
-			return map[string]any{"data": map[string]any{"version": fmt.Sprint(v), "settings": "log-level=info\nreplicas=3\n"}}
-		},
-		version: func(obj *unstructured.Unstructured) string {
-			v, _, _ := unstructured.NestedString(obj.Object, "data", "version")
-			return v
+			return withVersion(v, map[string]any{"data": map[string]any{"version": fmt.Sprint(v), "settings": "log-level=info\nreplicas=3\n"}})
 		},
 	},
 	"deployment": {
@@ -60,18 +70,14 @@ var targetKinds = map[string]targetKind{
 		federatedKind: "FederatedDeployment",
 		template: func(v int) map[string]any {
 			labels := map[string]any{"app": "bench"}
-			return map[string]any{"spec": map[string]any{
+			return withVersion(v, map[string]any{"spec": map[string]any{
 				"replicas": int64(1),
 				"selector": map[string]any{"matchLabels": labels},
 				"template": map[string]any{
 					"metadata": map[string]any{"labels": labels, "annotations": map[string]any{"bench/version": fmt.Sprint(v)}},
 					"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx"}}},
 				},
-			}}
-		},
-		version: func(obj *unstructured.Unstructured) string {
-			v, _, _ := unstructured.NestedString(obj.Object, "spec", "template", "metadata", "annotations", "bench/version")
-			return v
+			}})
 		},
 	},
 }

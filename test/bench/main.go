@@ -41,6 +41,7 @@ type options struct {
 	pacedRate                             float64
 	steady                                time.Duration
 	kind, scenarios, out, plot, doc       string
+	profile                               string
 	fedhubArgs                            stringList
 }
 
@@ -64,6 +65,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench-results.json", "where to write the results as JSON")
 	flag.StringVar(&o.plot, "plot", "docs/performance-latency.png", "where to write the paced latency plot (PNG)")
 	flag.StringVar(&o.doc, "doc", "docs/performance.md", "where to write the report; empty for none")
+	flag.StringVar(&o.profile, "profile", "", "save a 10 s CPU profile of fedhub taken during the burst to this file")
 	flag.Var(&o.fedhubArgs, "fedhub-flag", "a flag for fedhub-apiserver, e.g. --fedhub-flag=--member-qps=500 (repeatable)")
 	flag.Parse()
 	o.workers = workersOf(o.fedhubArgs)

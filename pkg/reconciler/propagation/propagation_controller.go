@@ -63,6 +63,12 @@ type TypeController struct {
 	// lastApplied is, per cluster and federated object, what fedhub last
 	// wrote or found in sync; it tells drift from fedhub's own changes.
 	lastApplied map[string]appliedVersion
+	// written is, per cluster and member object, the resourceVersion fedhub
+	// last wrote or found in sync: the echo of its own write is skipped.
+	written map[string]string
+	// statusWritten is, per federated object, the resourceVersion of the
+	// status fedhub last wrote.
+	statusWritten map[string]string
 	// onChange, when set, hears of every federated object that changed, by namespace.
 	onChange func(namespace string)
 }
@@ -115,8 +121,15 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 	c.fedLister, c.fedSynced = informer.Lister(), informer.Informer().HasSynced
 	c.mu.Unlock()
 	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.enqueue,
-		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		AddFunc: c.enqueue,
+		UpdateFunc: func(old, obj any) {
+			// The echo of a status fedhub just wrote changes nothing to do;
+			// a resync (the same version again) does ask for a reconcile.
+			if o, n := old.(*unstructured.Unstructured), obj.(*unstructured.Unstructured); o.GetResourceVersion() != n.GetResourceVersion() && c.ownStatus(n) {
+				return
+			}
+			c.enqueue(obj)
+		},
 		DeleteFunc: c.enqueue,
 	}); err != nil {
 		logger.Error(err, "Watching federated objects")
@@ -247,9 +260,17 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 			c.queue.Add(key)
 		}
 	}
+	// A create or update fedhub just made comes back as an event: only a
+	// version fedhub did not write needs a reconcile.
+	changed := func(obj any) {
+		if u, ok := obj.(*unstructured.Unstructured); ok && c.ownWrite(cluster.Name, u) {
+			return
+		}
+		handler(obj)
+	}
 	_, _ = informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    handler,
-		UpdateFunc: func(_, obj any) { handler(obj) },
+		AddFunc:    changed,
+		UpdateFunc: func(_, obj any) { changed(obj) },
 		DeleteFunc: handler,
 	})
 	go informer.Informer().RunWithContext(ctx)

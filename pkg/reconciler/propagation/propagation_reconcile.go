@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -71,8 +72,11 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 		return c.ensureDeletion(ctx, fed)
 	}
 	if !hasFinalizer(fed) {
-		// The update event brings the object back with the finalizer.
-		return 0, c.addFinalizer(ctx, fed)
+		// Go on with the object as stored with the finalizer, rather than
+		// waiting for its update event: a create reaches members sooner.
+		if fed, err = c.addFinalizer(ctx, fed); err != nil {
+			return 0, err
+		}
 	}
 	clusters := c.clusters.Clusters()
 	placed, aggregate, err := c.placement(fed, clusters)
@@ -81,12 +85,13 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	}
 	outcomes := map[string]string{}
 	members := map[string]*unstructured.Unstructured{}
+	writes := &memberWrites{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, cluster := range clusters {
 		isPlaced := placed[cluster.Name]
 		wg.Go(func() {
-			outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced)
+			outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced, writes)
 			if isPlaced {
 				mu.Lock()
 				outcomes[cluster.Name], members[cluster.Name] = outcome, member
@@ -95,6 +100,7 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 		})
 	}
 	wg.Wait()
+	c.recordWrites(fed, writes)
 	var workload *workloadSummary
 	if isWorkload(c.targetKind) {
 		workload = summarize(c.targetKind, members)
@@ -179,7 +185,8 @@ func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cl
 // syncCluster makes one member agree with the federated object: the object
 // exists and matches where placed, is gone where not. It returns the
 // cluster's status for a placed cluster.
-func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, placed bool) (string, *unstructured.Unstructured) {
+func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, placed bool,
+	writes *memberWrites) (string, *unstructured.Unstructured) {
 	logger := klog.FromContext(ctx).WithValues("cluster", cluster.Name, "object", klog.KObj(fed))
 	if !cluster.Ready {
 		return ClusterNotReady, nil
@@ -197,7 +204,7 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 	}
 	if !placed {
 		if live != nil {
-			c.deleteMember(ctx, fed, cluster.Name, client, name)
+			c.deleteMember(ctx, fed, cluster.Name, client, name, writes)
 		}
 		return "", nil
 	}
@@ -212,7 +219,7 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 		if err == nil {
 			propagationLatency.WithLabelValues(c.federated.Resource).Observe(time.Since(fed.GetCreationTimestamp().Time).Seconds())
 			c.applied(cluster.Name, fed, created)
-			c.recorder.Eventf(fed, corev1.EventTypeNormal, "CreateInCluster", "Created %s %s in cluster %s", c.targetKind.Kind, objectName(namespace, name), cluster.Name)
+			writes.add(createInCluster, cluster.Name)
 			return "", created
 		}
 		if !apierrors.IsAlreadyExists(err) {
@@ -230,12 +237,13 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 		}
 		logger.V(2).Info("Adopting an existing member object")
 	}
-	return c.updateMember(ctx, fed, cluster.Name, client, desired, live)
+	return c.updateMember(ctx, fed, cluster.Name, client, desired, live, writes)
 }
 
 // updateMember updates the member object only when it differs from what the
 // federated object asks for; a difference fedhub did not cause is drift.
-func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, desired, live *unstructured.Unstructured) (string, *unstructured.Unstructured) {
+func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface,
+	desired, live *unstructured.Unstructured, writes *memberWrites) (string, *unstructured.Unstructured) {
 	retainReplicas, _, _ := unstructured.NestedBool(fed.Object, "spec", "retainReplicas")
 	Retain(desired, live, retainReplicas)
 	if !Differs(desired, live) {
@@ -254,20 +262,59 @@ func (c *TypeController) updateMember(ctx context.Context, fed *unstructured.Uns
 		c.recorder.Eventf(fed, corev1.EventTypeWarning, "DriftCorrected", "%s %s in cluster %s was changed there; restored to the federated object's",
 			c.targetKind.Kind, objectName(live.GetNamespace(), live.GetName()), cluster)
 	} else {
-		c.recorder.Eventf(fed, corev1.EventTypeNormal, "UpdateInCluster", "Updated %s %s in cluster %s",
-			c.targetKind.Kind, objectName(live.GetNamespace(), live.GetName()), cluster)
+		writes.add(updateInCluster, cluster)
 	}
 	return "", updated
 }
 
-func (c *TypeController) deleteMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface, name string) {
+func (c *TypeController) deleteMember(ctx context.Context, fed *unstructured.Unstructured, cluster string, client dynamic.ResourceInterface,
+	name string, writes *memberWrites) {
 	err := client.Delete(ctx, name, deleteOptions(fed))
 	observeMemberOperation(cluster, c.target.Resource, "delete", ignoreNotFound(err))
 	if err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).V(2).Info("Deleting in member failed", "cluster", cluster, "object", klog.KObj(fed), "err", err.Error())
 		return
 	}
-	c.recorder.Eventf(fed, corev1.EventTypeNormal, "DeleteInCluster", "Deleted %s %s in cluster %s", c.targetKind.Kind, name, cluster)
+	writes.add(deleteInCluster, cluster)
+}
+
+// The reasons of the events that record member writes.
+const (
+	createInCluster = "CreateInCluster"
+	updateInCluster = "UpdateInCluster"
+	deleteInCluster = "DeleteInCluster"
+)
+
+// memberWrites collects the clusters one reconcile wrote to, by event
+// reason, so that one event per reason names them all: a create placed on
+// ten clusters costs the host one event write, not ten.
+type memberWrites struct {
+	mu       sync.Mutex
+	clusters map[string][]string
+}
+
+func (w *memberWrites) add(reason, cluster string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.clusters == nil {
+		w.clusters = map[string][]string{}
+	}
+	w.clusters[reason] = append(w.clusters[reason], cluster)
+}
+
+// recordWrites records one event per kind of write in writes.
+func (c *TypeController) recordWrites(fed *unstructured.Unstructured, writes *memberWrites) {
+	namespace, name := c.memberName(fed)
+	verbs := map[string]string{createInCluster: "Created", updateInCluster: "Updated", deleteInCluster: "Deleted"}
+	for _, reason := range []string{createInCluster, updateInCluster, deleteInCluster} {
+		clusters := writes.clusters[reason]
+		if len(clusters) == 0 {
+			continue
+		}
+		sort.Strings(clusters)
+		c.recorder.Eventf(fed, corev1.EventTypeNormal, reason, "%s %s %s in cluster(s) %s",
+			verbs[reason], c.targetKind.Kind, objectName(namespace, name), strings.Join(clusters, ", "))
+	}
 }
 
 // memberName is the namespace and name of the member object.
@@ -308,6 +355,19 @@ func (c *TypeController) applied(cluster string, fed, member *unstructured.Unstr
 		c.lastApplied = map[string]appliedVersion{}
 	}
 	c.lastApplied[cluster+"/"+string(fed.GetUID())] = appliedVersion{generation: fed.GetGeneration(), resourceVersion: member.GetResourceVersion()}
+	if c.written == nil {
+		c.written = map[string]string{}
+	}
+	c.written[cluster+"/"+objectName(member.GetNamespace(), member.GetName())] = member.GetResourceVersion()
+}
+
+// ownWrite tells whether a member object is exactly as fedhub last wrote or
+// found it: its watch event then brings nothing to reconcile.
+func (c *TypeController) ownWrite(cluster string, member *unstructured.Unstructured) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	version, ok := c.written[cluster+"/"+objectName(member.GetNamespace(), member.GetName())]
+	return ok && version == member.GetResourceVersion()
 }
 
 // wasApplied says whether the member object differs although fedhub applied
@@ -337,11 +397,11 @@ func (c *TypeController) resource(obj *unstructured.Unstructured) dynamic.Resour
 	return c.fedhub.Resource(c.federated).Namespace(obj.GetNamespace())
 }
 
-func (c *TypeController) addFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
+// addFinalizer stores the finalizer and returns the object as stored.
+func (c *TypeController) addFinalizer(ctx context.Context, fed *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 		"finalizers": append(fed.GetFinalizers(), Finalizer), "resourceVersion": fed.GetResourceVersion()}})
-	_, err := c.resource(fed).Patch(ctx, fed.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
-	return err
+	return c.resource(fed).Patch(ctx, fed.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
 }
 
 func (c *TypeController) removeFinalizer(ctx context.Context, fed *unstructured.Unstructured) error {
@@ -376,8 +436,25 @@ func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unst
 	}
 	updated := fed.DeepCopy()
 	updated.Object["status"] = raw
-	_, err = c.resource(fed).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	stored, err := c.resource(fed).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+	if err == nil {
+		c.mu.Lock()
+		if c.statusWritten == nil {
+			c.statusWritten = map[string]string{}
+		}
+		c.statusWritten[objectName(stored.GetNamespace(), stored.GetName())] = stored.GetResourceVersion()
+		c.mu.Unlock()
+	}
 	return err
+}
+
+// ownStatus tells whether a federated object is the version fedhub's own
+// status write made.
+func (c *TypeController) ownStatus(fed *unstructured.Unstructured) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	version, ok := c.statusWritten[objectName(fed.GetNamespace(), fed.GetName())]
+	return ok && version == fed.GetResourceVersion()
 }
 
 // ensureDeletion handles the member objects of a federated object being
@@ -390,34 +467,47 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 	orphan := fed.GetAnnotations()[OrphanAnnotation] == "true"
 	namespace, name := c.memberName(fed)
 	var unreachable, waiting, failed []string
-	for _, cluster := range c.clusters.Clusters() {
-		m, err := c.member(cluster.Name)
-		if !cluster.Ready || err != nil {
-			unreachable = append(unreachable, cluster.Name)
-			continue
-		}
-		live, err := c.cached(m, namespace, name)
-		if err != nil || live == nil {
-			continue
-		}
-		client := m.client.Resource(c.target).Namespace(namespace)
-		if orphan {
-			patch := []byte(`{"metadata":{"labels":{"` + ManagedLabel + `":null}}}`)
-			_, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
-			observeMemberOperation(cluster.Name, c.target.Resource, "patch", ignoreNotFound(err))
-			if err != nil && !apierrors.IsNotFound(err) {
-				failed = append(failed, cluster.Name+": "+err.Error())
-			}
-			continue
-		}
-		err = client.Delete(ctx, name, deleteOptions(fed))
-		observeMemberOperation(cluster.Name, c.target.Resource, "delete", ignoreNotFound(err))
-		if err != nil && !apierrors.IsNotFound(err) {
-			failed = append(failed, cluster.Name+": "+err.Error())
-			continue
-		}
-		waiting = append(waiting, cluster.Name)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	note := func(list *[]string, entry string) {
+		mu.Lock()
+		*list = append(*list, entry)
+		mu.Unlock()
 	}
+	// Every member at once, as when propagating: a slow one delays only itself.
+	for _, cluster := range c.clusters.Clusters() {
+		wg.Go(func() {
+			m, err := c.member(cluster.Name)
+			if !cluster.Ready || err != nil {
+				note(&unreachable, cluster.Name)
+				return
+			}
+			live, err := c.cached(m, namespace, name)
+			if err != nil || live == nil {
+				return
+			}
+			client := m.client.Resource(c.target).Namespace(namespace)
+			if orphan {
+				patch := []byte(`{"metadata":{"labels":{"` + ManagedLabel + `":null}}}`)
+				_, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+				observeMemberOperation(cluster.Name, c.target.Resource, "patch", ignoreNotFound(err))
+				if err != nil && !apierrors.IsNotFound(err) {
+					note(&failed, cluster.Name+": "+err.Error())
+				}
+				return
+			}
+			err = client.Delete(ctx, name, deleteOptions(fed))
+			observeMemberOperation(cluster.Name, c.target.Resource, "delete", ignoreNotFound(err))
+			if err != nil && !apierrors.IsNotFound(err) {
+				note(&failed, cluster.Name+": "+err.Error())
+				return
+			}
+			note(&waiting, cluster.Name)
+		})
+	}
+	wg.Wait()
+	sort.Strings(unreachable)
+	sort.Strings(failed)
 	if len(failed) > 0 {
 		return 0, fmt.Errorf("deleting in members: %s", strings.Join(failed, "; "))
 	}
@@ -433,7 +523,23 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 			"Released after waiting %s for unready clusters; %s %s may remain in: %s",
 			UnreadyDeletionTimeout, c.targetKind.Kind, objectName(namespace, name), strings.Join(unreachable, ", "))
 	}
-	return 0, c.removeFinalizer(ctx, fed)
+	if err := c.removeFinalizer(ctx, fed); err != nil {
+		return 0, err
+	}
+	c.forget(fed)
+	return 0, nil
+}
+
+// forget drops what fedhub remembers of a federated object that is gone.
+func (c *TypeController) forget(fed *unstructured.Unstructured) {
+	namespace, name := c.memberName(fed)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.statusWritten, objectName(fed.GetNamespace(), fed.GetName()))
+	for _, cluster := range c.clusters.Clusters() {
+		delete(c.written, cluster.Name+"/"+objectName(namespace, name))
+		delete(c.lastApplied, cluster.Name+"/"+string(fed.GetUID()))
+	}
 }
 
 // deleteOptions are the member delete options the federated object asks for.
