@@ -91,7 +91,8 @@ func validatePlacement(object map[string]any, path *field.Path) field.ErrorList 
 	clusters, _, _ := unstructured.NestedSlice(object, "spec", "placement", "clusters")
 	seen := map[string]bool{}
 	for i, c := range clusters {
-		name, _ := c.(map[string]any)["name"].(string)
+		entry, _ := c.(map[string]any) // the schema admits only objects; other callers may not
+		name, _ := entry["name"].(string)
 		namePath := path.Child("clusters").Index(i).Child("name")
 		switch {
 		case name == "":
@@ -108,7 +109,10 @@ func validatePlacement(object map[string]any, path *field.Path) field.ErrorList 
 	if raw, found, _ := unstructured.NestedFieldNoCopy(object, "spec", "placement", "clusterSelector"); found && raw != nil {
 		selector := &metav1.LabelSelector{}
 		selectorPath := path.Child("clusterSelector")
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw.(map[string]any), selector); err != nil {
+		fields, isObject := raw.(map[string]any)
+		if !isObject {
+			errs = append(errs, field.Invalid(selectorPath, raw, "must be a label selector object"))
+		} else if err := runtime.DefaultUnstructuredConverter.FromUnstructured(fields, selector); err != nil {
 			errs = append(errs, field.Invalid(selectorPath, raw, err.Error()))
 		} else {
 			errs = append(errs, metav1validation.ValidateLabelSelector(selector, metav1validation.LabelSelectorValidationOptions{}, selectorPath)...)

@@ -57,6 +57,9 @@ overrides: [{clusterName: a, clusterOverrides: [{path: /metadata/name, value: x}
 		{name: "duplicate path in one cluster, same path in two clusters", spec: `
 overrides: [{clusterName: a, clusterOverrides: [{path: /spec/replicas, value: 1}, {path: /spec/replicas, value: 2}]}, {clusterName: b, clusterOverrides: [{path: /spec/replicas, value: 3}]}]`,
 			want: []string{"FieldValueDuplicate spec.overrides[0].clusterOverrides[1].path"}},
+		{name: "placement entries of the wrong type (other callers than the API)", spec: `placement: {clusters: [null, member-1], clusterSelector: "env=prod"}`,
+			want: []string{"FieldValueRequired spec.placement.clusters[0].name", "FieldValueRequired spec.placement.clusters[1].name",
+				"FieldValueInvalid spec.placement.clusterSelector"}},
 		{name: "template in the object's namespace", spec: `template: {metadata: {namespace: team-a}}`},
 		{name: "template in another namespace", spec: `template: {metadata: {namespace: team-b}}`,
 			want: []string{"FieldValueInvalid spec.template.metadata.namespace"}},
