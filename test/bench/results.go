@@ -109,7 +109,7 @@ func (r *Results) document(table, plotPath string) string {
 	b.WriteString("prints this table and writes `bench-results.json`.\n\n")
 	b.WriteString("## Method\n\n")
 	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4, and deletes them (untimed).\n")
-	b.WriteString("2. **Burst create:** N federated objects, each placed on every member, are created at once (64 client connections). The clock stops when every member has every object (member watches) and every federated status says `Propagation=True` for its generation (a watch on fedhub).\n")
+	b.WriteString("2. **Burst create:** N federated objects, each placed on every member, are created at once (64 client connections). The clock stops when every member has every object (metadata-only member watches) and every federated status says `Propagation=True` for its generation (fedhub listed every 100 ms once the members are complete).\n")
 	b.WriteString("3. **Paced latency:** objects are created one at a time at a fixed low rate. For each object and member, the latency runs from the create response at fedhub to the object's appearance in that member's watch.\n")
 	b.WriteString("4. **Update wave:** every burst object's template is changed once; the clock stops when every member object holds the new version.\n")
 	b.WriteString("5. **Steady state:** a quiet window after convergence. Member writes are counted from the member watches (they must be 0), along with fedhub's CPU seconds.\n")
