@@ -20,6 +20,7 @@ import (
 	"fmt"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apiextensions-apiserver/pkg/crdserverscheme"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -174,6 +175,10 @@ func (d pruningDecoder) Decode(data []byte, defaults *schema.GroupVersionKind, i
 	}
 	unknown := structuralpruning.PruneWithOptions(object.Object, d.structural, true,
 		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: d.strict})
+	// As for a custom resource (KubeFed's types were CRDs): a null where the
+	// schema allows none is dropped, so a bare "overrides:" key in YAML means
+	// what it meant in KubeFed instead of failing validation.
+	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(object.Object, d.structural)
 	for _, path := range unknown {
 		strictErrs = append(strictErrs, fmt.Errorf("unknown field %q", path))
 	}

@@ -439,6 +439,25 @@ func TestTemplatesAreCheckedAgainstTheTarget(t *testing.T) {
 		t.Error("an unknown template field was stored")
 	}
 
+	// Bare YAML keys ("overrides:", "clusters:") are nulls: dropped, as a
+	// custom resource drops them, instead of failing validation.
+	withNulls, err := deployments.Create(ctx, deployment(func(d *unstructured.Unstructured) {
+		d.SetName("bare-keys")
+		d.Object["spec"].(map[string]any)["overrides"] = nil
+		d.Object["spec"].(map[string]any)["placement"] = map[string]any{"clusters": nil, "clusterSelector": map[string]any{}}
+	}), metav1.CreateOptions{FieldValidation: "Strict"})
+	if err != nil {
+		t.Fatalf("a manifest with bare keys: %v", err)
+	}
+	for _, path := range [][]string{{"spec", "overrides"}, {"spec", "placement", "clusters"}} {
+		if _, found, _ := unstructured.NestedFieldNoCopy(withNulls.Object, path...); found {
+			t.Errorf("the null %s was stored", strings.Join(path, "."))
+		}
+	}
+	if _, found, _ := unstructured.NestedMap(withNulls.Object, "spec", "placement", "clusterSelector"); !found {
+		t.Error("the clusterSelector next to a null was dropped")
+	}
+
 	if _, err := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace).Create(ctx, widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
