@@ -78,10 +78,7 @@ func FuzzValidateFederatedSpec(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		object := map[string]any{}
-		if err := utiljson.Unmarshal(data, &object); err != nil || object == nil {
-			t.Skip("not a JSON object")
-		}
+		object := fuzzJSONObject(data)
 		before := runtime.DeepCopyJSON(object)
 		errs := ValidateFederatedSpec(object)
 		if !reflect.DeepEqual(before, object) {
@@ -164,10 +161,7 @@ func FuzzTemplateValidation(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, targetIndex uint8) {
 		targets, _ := fuzzTemplateTargets()
 		target := targets[int(targetIndex)%len(targets)]
-		object := map[string]any{}
-		if err := utiljson.Unmarshal(data, &object); err != nil || object == nil {
-			t.Skip("not a JSON object")
-		}
+		object := fuzzJSONObject(data)
 		// The URL decides kind and namespace; a name is required before validation.
 		object["apiVersion"], object["kind"] = target.kind.GroupVersion().String(), target.kind.Kind
 		if object["metadata"] == nil {
@@ -273,4 +267,18 @@ func fuzzCheckStatus(t *testing.T, err error) {
 			t.Errorf("rejection %q has a cause without field or message: %+v", s.Message, cause)
 		}
 	}
+}
+
+// fuzzJSONObject decodes data into an object. Anything else, JSON or not,
+// becomes the object's spec: a spec of the wrong type, which validation must
+// refuse with field errors rather than panic on.
+func fuzzJSONObject(data []byte) map[string]any {
+	var value any
+	if err := utiljson.Unmarshal(data, &value); err != nil {
+		value = string(data)
+	}
+	if object, ok := value.(map[string]any); ok && object != nil {
+		return object
+	}
+	return map[string]any{"spec": value}
 }
