@@ -32,7 +32,7 @@ import (
 
 const (
 	// FederationNamespace holds the control plane's configuration, as in KubeFed.
-	FederationNamespace = "kube-federation-system"
+	FederationNamespace = corev1beta1.DefaultFederationNamespace
 	// configName is the KubeFedConfig KubeFed installed; its existence marks a
 	// federation that was set up before, so defaults are not created again.
 	configName = "kubefed"

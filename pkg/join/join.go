@@ -41,7 +41,7 @@ import (
 )
 
 // DefaultFederationNamespace is where KubeFed kept its clusters, credentials and configuration.
-const DefaultFederationNamespace = "kube-federation-system"
+const DefaultFederationNamespace = corev1beta1.DefaultFederationNamespace
 
 // CreatedByJoinAnnotation marks a member namespace that join created, so that
 // unjoin removes only a namespace that was not there before.

@@ -70,9 +70,7 @@ type bench struct {
 }
 
 func newBench(ctx context.Context, f *framework.Federation, kind targetKind, o options) (*bench, error) {
-	fedhubConfig := rest.CopyConfig(f.Host.AdminConfig)
-	fedhubConfig.Host, fedhubConfig.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
-	b := &bench{f: f, kind: kind, o: o, fedhub: unthrottled(fedhubConfig), concurrency: o.workers * len(f.Members)}
+	b := &bench{f: f, kind: kind, o: o, fedhub: unthrottled(f.Fedhub.AdminConfig(f.Host)), concurrency: o.workers * len(f.Members)}
 	for _, m := range f.Members {
 		b.members = append(b.members, unthrottled(m.AdminConfig))
 		config := rest.CopyConfig(m.AdminConfig)
@@ -437,7 +435,7 @@ func (b *bench) restart(ctx context.Context, r *Results) error {
 	if err := b.f.Fedhub.Restart(ctx, b.f.Host); err != nil {
 		return err
 	}
-	b.fedhub = unthrottled(fedhubConfig(b.f))
+	b.fedhub = unthrottled(b.f.Fedhub.AdminConfig(b.f.Host))
 	want := len(b.names) + len(b.paced)
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
@@ -452,30 +450,10 @@ func (b *bench) restart(ctx context.Context, r *Results) error {
 	return nil
 }
 
-func fedhubConfig(f *framework.Federation) *rest.Config {
-	config := rest.CopyConfig(f.Host.AdminConfig)
-	config.Host, config.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
-	return config
-}
-
 // reconciled reads fedhub's successful reconciles of the kind since it started.
 func (b *bench) reconciled(ctx context.Context) int {
-	client, err := kubernetes.NewForConfig(fedhubConfig(b.f))
-	if err != nil {
-		return 0
-	}
-	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return 0
-	}
-	series := `fedhub_propagation_reconciles_total{result="success",type="` + b.kind.federated.Resource + `"} `
-	for _, line := range strings.Split(string(body), "\n") {
-		if value, ok := strings.CutPrefix(line, series); ok {
-			n, _ := strconv.ParseFloat(value, 64)
-			return int(n)
-		}
-	}
-	return 0
+	value, _, _ := b.f.Fedhub.Metric(ctx, b.f.Host, `fedhub_propagation_reconciles_total{result="success",type="`+b.kind.federated.Resource+`"}`)
+	return int(value)
 }
 
 // deleteWave deletes every federated object and waits until the members are clean.
@@ -544,7 +522,7 @@ func cpuSeconds(pid int) float64 {
 
 // profileFedhub saves a 10-second CPU profile of fedhub, e.g. of the burst.
 func (b *bench) profileFedhub(ctx context.Context, path string) {
-	client, err := kubernetes.NewForConfig(fedhubConfig(b.f))
+	client, err := kubernetes.NewForConfig(b.f.Fedhub.AdminConfig(b.f.Host))
 	if err != nil {
 		logf("  profile: %v", err)
 		return

@@ -19,15 +19,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/fedhub/fedhub/test/framework"
 )
@@ -118,7 +114,7 @@ func TestPropagation(t *testing.T) {
 			_, _, _ = kubectlAs(host, "label", "kfc", "member-1", "member-2", "-n", "kube-federation-system", "tier-")
 		})
 		mustKubectlAs(t, host, "label", "kfc", "member-2", "-n", "kube-federation-system", "tier=gold")
-		applyConfigMap(t, host, "gold-only", `clusterSelector: {matchLabels: {tier: gold}}`)
+		applyConfigMap(t, "gold-only", `clusterSelector: {matchLabels: {tier: gold}}`)
 		eventually(t, "member-2 gets the ConfigMap", memberGet("member-2", "configmap", "gold-only", "-n", "propagation-e2e", "-o", "name"), "configmap/gold-only")
 		mustKubectlAs(t, host, "label", "kfc", "member-1", "-n", "kube-federation-system", "tier=gold")
 		eventually(t, "member-1 gets it once labelled", memberGet("member-1", "configmap", "gold-only", "-n", "propagation-e2e", "-o", "name"), "configmap/gold-only")
@@ -138,8 +134,8 @@ func TestPropagation(t *testing.T) {
 		mustKubectlAs(t, members, "--context", "member-1", "create", "configmap", "existing", "-n", "propagation-e2e", "--from-literal=color=old")
 		mustKubectlAs(t, members, "--context", "member-1", "create", "configmap", "hands-off", "-n", "propagation-e2e", "--from-literal=color=old")
 		mustKubectlAs(t, members, "--context", "member-1", "label", "configmap", "hands-off", "-n", "propagation-e2e", "kubefed.io/managed=false")
-		applyConfigMap(t, host, "existing", `clusters: [{name: member-1}]`)
-		applyConfigMap(t, host, "hands-off", `clusters: [{name: member-1}]`)
+		applyConfigMap(t, "existing", `clusters: [{name: member-1}]`)
+		applyConfigMap(t, "hands-off", `clusters: [{name: member-1}]`)
 		eventually(t, "the existing ConfigMap is adopted", memberGet("member-1", "configmap", "existing", "-n", "propagation-e2e", "-o",
 			`jsonpath={.data.color} {.metadata.labels.kubefed\.io/managed}`), "new true")
 		eventually(t, "the unmanaged one is reported", func() (string, bool) {
@@ -156,7 +152,7 @@ func TestPropagation(t *testing.T) {
 		setAdoption(t, "Disabled")
 		t.Cleanup(func() { setAdoption(t, "Enabled") })
 		mustKubectlAs(t, members, "--context", "member-2", "create", "configmap", "not-adopted", "-n", "propagation-e2e", "--from-literal=color=old")
-		applyConfigMap(t, host, "not-adopted", `clusters: [{name: member-2}]`)
+		applyConfigMap(t, "not-adopted", `clusters: [{name: member-2}]`)
 		eventually(t, "the existing object is reported", func() (string, bool) {
 			out, _, err := kubectlAs(host, "get", "federatedconfigmap", "not-adopted", "-n", "propagation-e2e", "-o",
 				`jsonpath={.status.clusters[?(@.name=="member-2")].status}`)
@@ -269,16 +265,12 @@ func consistently(t *testing.T, period time.Duration, what string, get func() (s
 	}
 }
 
-// applyConfigMap applies a FederatedConfigMap with data color=new and the given placement (YAML flow style).
-func applyConfigMap(t *testing.T, kubeconfig, name, placement string) {
+// applyConfigMap applies, as the host's administrator, a FederatedConfigMap
+// with data color=new and the given placement (YAML flow style).
+func applyConfigMap(t *testing.T, name, placement string) {
 	t.Helper()
-	manifest := "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {name: " + name +
-		", namespace: propagation-e2e}\nspec:\n  template: {data: {color: new}}\n  placement: {" + placement + "}\n"
-	cmd := exec.Command("kubectl", "--kubeconfig", kubeconfig, "apply", "-f", "-")
-	cmd.Stdin = strings.NewReader(manifest)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kubectl apply of FederatedConfigMap %s: %v\n%s", name, err, out)
-	}
+	mustApplyAs(t, nil, "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {name: "+name+
+		", namespace: propagation-e2e}\nspec:\n  template: {data: {color: new}}\n  placement: {"+placement+"}\n")
 }
 
 // managedVersions returns the resourceVersion of every object fedhub manages
@@ -315,23 +307,7 @@ func reconciledSinceStart(f *framework.Federation, federated string) (int, error
 
 // fedhubMetric reads one series, named with its labels, from fedhub's /metrics.
 func fedhubMetric(f *framework.Federation, series string) (value float64, found bool, err error) {
-	config := rest.CopyConfig(f.Host.AdminConfig)
-	config.Host, config.CAData = f.Fedhub.URL, f.Fedhub.CA.CertPEM
-	client, err := kubernetes.NewForConfig(config)
-	if err != nil {
-		return 0, false, err
-	}
-	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
-	if err != nil {
-		return 0, false, err
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if text, ok := strings.CutPrefix(line, series+" "); ok {
-			value, err := strconv.ParseFloat(text, 64)
-			return value, err == nil, err
-		}
-	}
-	return 0, false, nil
+	return f.Fedhub.Metric(context.Background(), f.Host, series)
 }
 
 // setAdoption sets KubeFedConfig kubefed's syncController.adoptResources.

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -83,9 +84,7 @@ func (f *Fedhub) Restart(ctx context.Context, host *Cluster) error {
 // hook has run), asked directly with the host administrator's credentials
 // (fedhub trusts the host's client CA).
 func (f *Fedhub) waitReady(ctx context.Context, host *Cluster) error {
-	config := rest.CopyConfig(host.AdminConfig)
-	config.Host, config.CAData = f.URL, f.CA.CertPEM
-	client, err := kubernetes.NewForConfig(config)
+	client, err := kubernetes.NewForConfig(f.AdminConfig(host))
 	if err != nil {
 		return err
 	}
@@ -101,6 +100,34 @@ func (f *Fedhub) waitReady(ctx context.Context, host *Cluster) error {
 		return f.Failure(fmt.Sprintf("/readyz did not answer ok: %v", err))
 	}
 	return nil
+}
+
+// AdminConfig reaches fedhub directly, not through the host's aggregator,
+// with the host administrator's credentials (fedhub trusts the host's client CA).
+func (f *Fedhub) AdminConfig(host *Cluster) *rest.Config {
+	config := rest.CopyConfig(host.AdminConfig)
+	config.Host, config.CAData = f.URL, f.CA.CertPEM
+	return config
+}
+
+// Metric reads one series, named with its labels as /metrics prints them,
+// from fedhub's /metrics; found is false when fedhub has no such series.
+func (f *Fedhub) Metric(ctx context.Context, host *Cluster, series string) (value float64, found bool, err error) {
+	client, err := kubernetes.NewForConfig(f.AdminConfig(host))
+	if err != nil {
+		return 0, false, err
+	}
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if text, ok := strings.CutPrefix(line, series+" "); ok {
+			value, err := strconv.ParseFloat(text, 64)
+			return value, err == nil, err
+		}
+	}
+	return 0, false, nil
 }
 
 // StartFedhub runs fedhub-apiserver in aggregated mode against host, as the

@@ -44,7 +44,7 @@ const (
 	// Verb is what RBAC grants on kubefedclusters for a user to target them.
 	Verb = "propagate"
 	// Namespace holds the KubeFedClusters the verb is checked on.
-	Namespace = "kube-federation-system"
+	Namespace = corev1beta1.DefaultFederationNamespace
 )
 
 // Register adds the plugin to plugins.
