@@ -18,6 +18,7 @@ package scheduling
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -114,7 +116,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	if changed {
 		klog.FromContext(ctx).V(2).Info("Writing replica plan", "plan", describePlan(replicas))
-		if _, err := c.fedhub.Resource(resource).Namespace(namespace).Update(ctx, planned, metav1.UpdateOptions{}); err != nil {
+		patch, err := planPatch(workload, planned)
+		if err != nil {
+			return err
+		}
+		if _, err := c.fedhub.Resource(resource).Namespace(namespace).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 			return err
 		}
 	}
@@ -321,6 +327,25 @@ func applyPlan(workload *unstructured.Unstructured, replicas map[string]int64) (
 		return nil, false, err
 	}
 	return planned, !equality.Semantic.DeepEqual(planned.Object["spec"], workload.Object["spec"]), nil
+}
+
+// planPatch is a JSON patch writing the plan's placement and overrides. It
+// tests the workload's generation rather than its resourceVersion: while a
+// workload rolls out, the propagation controller rewrites its status again
+// and again, and an update would conflict with every status write; a change
+// to the spec (a user's override) still fails the test, and the plan is made
+// again from it.
+func planPatch(workload, planned *unstructured.Unstructured) ([]byte, error) {
+	patch := []map[string]any{
+		{"op": "test", "path": "/metadata/generation", "value": workload.GetGeneration()},
+		{"op": "add", "path": "/spec/placement", "value": planned.Object["spec"].(map[string]any)["placement"]},
+	}
+	if overrides, found := planned.Object["spec"].(map[string]any)["overrides"]; found {
+		patch = append(patch, map[string]any{"op": "add", "path": "/spec/overrides", "value": overrides})
+	} else if _, had := workload.Object["spec"].(map[string]any)["overrides"]; had {
+		patch = append(patch, map[string]any{"op": "remove", "path": "/spec/overrides"})
+	}
+	return json.Marshal(patch)
 }
 
 // setReplicas sets the /spec/replicas override in a cluster's changes,

@@ -239,3 +239,25 @@ func TestReplicasOf(t *testing.T) {
 		t.Errorf("replicasOf = %v, want %v", got, want)
 	}
 }
+
+func TestPlanPatchTestsTheGenerationNotTheVersion(t *testing.T) {
+	original := workload(t, `
+  placement: {clusters: [{name: member-1}]}
+  overrides: [{clusterName: member-2, clusterOverrides: [{op: add, path: /spec/replicas, value: 2}]}]`)
+	original.SetGeneration(7)
+	original.SetResourceVersion("42")
+	planned, _, err := applyPlan(original, map[string]int64{"member-1": 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch, err := planPatch(original, planned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"op":"test","path":"/metadata/generation","value":7},` +
+		`{"op":"add","path":"/spec/placement","value":{"clusters":[{"name":"member-1"}]}},` +
+		`{"op":"add","path":"/spec/overrides","value":[{"clusterName":"member-1","clusterOverrides":[{"op":"add","path":"/spec/replicas","value":6}]}]}]`
+	if string(patch) != want {
+		t.Errorf("patch\n%s\nwant\n%s", patch, want)
+	}
+}
