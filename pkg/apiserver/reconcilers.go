@@ -106,13 +106,11 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}
-	var members scheduling.MemberObjects
 	if enabled.propagate {
 		manager, err := c.propagation(loopback, client, factory, secrets, broadcaster)
 		if err != nil {
 			return err
 		}
-		members = manager
 		runs = append(runs, func() { manager.Run(ctx) })
 	}
 	if enabled.schedule {
@@ -122,7 +120,7 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 		}
 		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + scheduling.ControllerName})
 		controller, err := scheduling.NewController(FederationNamespace, allNamespaces.Scheduling().V1alpha1().ReplicaSchedulingPreferences(),
-			client.SchedulingV1alpha1(), factory.Core().V1beta1().KubeFedClusters(), fedhub, members, recorder)
+			client.SchedulingV1alpha1(), factory.Core().V1beta1().KubeFedClusters(), fedhub, recorder)
 		if err != nil {
 			return err
 		}

@@ -238,26 +238,6 @@ func typeStatus(tc *corev1beta1.FederatedTypeConfig, running bool) corev1beta1.F
 	return status
 }
 
-// MemberObjects returns, by cluster, the member objects fedhub manages for
-// the federated object namespace/name of the federated resource (e.g.
-// federateddeployments), as the member caches of its type controller hold
-// them; none when that type is not propagated. The objects are shared: do
-// not modify them.
-func (m *Manager) MemberObjects(federatedResource, namespace, name string) map[string]*unstructured.Unstructured {
-	m.mu.Lock()
-	var controller *TypeController
-	for _, r := range m.running {
-		if r.controller.federated.Resource == federatedResource {
-			controller = r.controller
-		}
-	}
-	m.mu.Unlock()
-	if controller == nil {
-		return nil
-	}
-	return controller.memberObjects(objectName(namespace, name))
-}
-
 // namespacePlacement finds the FederatedNamespace of a namespace through the
 // controller of the namespaces type; without one, namespaces are not federated.
 // Until that controller knows every FederatedNamespace it answers with an

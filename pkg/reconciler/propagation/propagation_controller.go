@@ -292,25 +292,6 @@ func (c *TypeController) member(name string) (*memberInformer, error) {
 	return m, nil
 }
 
-// memberObjects returns, by cluster, the managed member objects of the
-// federated object at key, from the member caches that have synced.
-func (c *TypeController) memberObjects(key string) map[string]*unstructured.Unstructured {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	objects := map[string]*unstructured.Unstructured{}
-	for cluster, m := range c.members {
-		if !m.synced() {
-			continue
-		}
-		if obj, err := m.lister.Get(key); err == nil {
-			if u, ok := obj.(*unstructured.Unstructured); ok {
-				objects[cluster] = u
-			}
-		}
-	}
-	return objects
-}
-
 func (c *TypeController) processNext(ctx context.Context) bool {
 	key, shutdown := c.queue.Get()
 	if shutdown {

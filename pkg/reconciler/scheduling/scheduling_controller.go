@@ -23,10 +23,9 @@ package scheduling
 
 import (
 	"context"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -48,21 +47,10 @@ import (
 // ControllerName names the controller in logs, events and --controllers.
 const ControllerName = "scheduling"
 
-// resyncPeriod re-plans every preference now and then, so that replicas
-// becoming ready in members count for rebalance: false without waiting for
-// another change.
-const resyncPeriod = 30 * time.Second
-
 // targetKinds are the federated kinds a preference may schedule, with their resources.
 var targetKinds = map[string]schema.GroupVersionResource{
 	"FederatedDeployment": {Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"},
 	"FederatedReplicaSet": {Group: "types.kubefed.io", Version: "v1beta1", Resource: "federatedreplicasets"},
-}
-
-// MemberObjects gives the member objects fedhub manages for a federated
-// object, by cluster; the propagation controllers keep them.
-type MemberObjects interface {
-	MemberObjects(federatedResource, namespace, name string) map[string]*unstructured.Unstructured
 }
 
 // Controller reconciles ReplicaSchedulingPreferences, keyed namespace/name.
@@ -73,7 +61,6 @@ type Controller struct {
 	clusters    corelisters.KubeFedClusterLister
 	fedhub      dynamic.Interface
 	workloads   map[string]cache.GenericLister // by target kind
-	members     MemberObjects
 	recorder    record.EventRecorder
 	factory     dynamicinformer.DynamicSharedInformerFactory
 	queue       workqueue.TypedRateLimitingInterface[string]
@@ -81,10 +68,10 @@ type Controller struct {
 }
 
 // NewController wires the controller; clusters are the KubeFedClusters of
-// namespace; members may be nil when propagation does not run.
+// namespace.
 func NewController(namespace string, preferences schedulinginformers.ReplicaSchedulingPreferenceInformer,
 	status schedulingclient.ReplicaSchedulingPreferencesGetter, clusters coreinformers.KubeFedClusterInformer,
-	fedhub dynamic.Interface, members MemberObjects, recorder record.EventRecorder) (*Controller, error) {
+	fedhub dynamic.Interface, recorder record.EventRecorder) (*Controller, error) {
 	c := &Controller{
 		namespace:   namespace,
 		preferences: preferences.Lister(),
@@ -92,17 +79,16 @@ func NewController(namespace string, preferences schedulinginformers.ReplicaSche
 		clusters:    clusters.Lister(),
 		fedhub:      fedhub,
 		workloads:   map[string]cache.GenericLister{},
-		members:     members,
 		recorder:    recorder,
 		factory:     dynamicinformer.NewDynamicSharedInformerFactory(fedhub, 0),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
 		synced: []cache.InformerSynced{preferences.Informer().HasSynced, clusters.Informer().HasSynced},
 	}
-	if _, err := preferences.Informer().AddEventHandlerWithResyncPeriod(cache.ResourceEventHandlerFuncs{
+	if _, err := preferences.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
-	}, resyncPeriod); err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	// Readiness and labels decide the candidate clusters of every preference.
@@ -113,15 +99,20 @@ func NewController(namespace string, preferences schedulinginformers.ReplicaSche
 	}); err != nil {
 		return nil, err
 	}
-	// A workload's changes (created, its selector, its members' status) reach
-	// the preference of the same name.
+	// A workload's creation, deletion and spec changes (its placement, a
+	// user's overrides) reach the preference of the same name; its status,
+	// rewritten all through a rollout, does not change the plan.
 	for kind, resource := range targetKinds {
 		informer := c.factory.ForResource(resource)
 		c.workloads[kind] = informer.Lister()
 		c.synced = append(c.synced, informer.Informer().HasSynced)
 		if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.enqueue,
-			UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+			AddFunc: c.enqueue,
+			UpdateFunc: func(old, obj any) {
+				if generationOf(old) != generationOf(obj) {
+					c.enqueue(obj)
+				}
+			},
 			DeleteFunc: c.enqueue,
 		}); err != nil {
 			return nil, err
@@ -137,6 +128,13 @@ func (c *Controller) enqueue(obj any) {
 		return
 	}
 	c.queue.Add(key)
+}
+
+func generationOf(obj any) int64 {
+	if o, ok := obj.(metav1.Object); ok {
+		return o.GetGeneration()
+	}
+	return 0
 }
 
 func (c *Controller) enqueueAll() {

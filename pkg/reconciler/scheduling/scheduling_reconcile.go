@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -104,9 +105,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonNoCandidateClusters, message: message + "; the workload is left as it is"})
 	}
 
-	var current map[string]int64
-	if c.members != nil {
-		current = currentReplicas(c.members.MemberObjects(resource.Resource, namespace, name), candidates)
+	current, err := replicasInForce(workload, candidates)
+	if err != nil {
+		return err
 	}
 	result := planner.Plan(preferencesOf(rsp, key), candidates, current, nil)
 	replicas := replicasOf(result)
@@ -233,17 +234,42 @@ func candidateClusters(clusters []*corev1beta1.KubeFedCluster, workload *unstruc
 	return names, nil
 }
 
-// currentReplicas are the replicas the candidates' member workloads have
-// ready, which KubeFed counted as running.
-func currentReplicas(members map[string]*unstructured.Unstructured, candidates []string) map[string]int64 {
+// replicasInForce are the replicas the workload asks each candidate to
+// run through a /spec/replicas override: the plan in force, written by this
+// controller or, for a workload moved from KubeFed, by KubeFed's. With
+// rebalance false the planner keeps them.
+//
+// KubeFed counted the members' ready pods instead. Those lag the plan: right
+// after a plan is written, and whenever a rolling update takes pods out of
+// service, a cluster seems to run fewer replicas than it was given, and
+// KubeFed moved the difference elsewhere. Replicas the template started
+// before the first plan held that plan hostage too. A plan kept from the
+// plan in force is a fixed point of the planner, so planning again changes
+// nothing until the preferences or the candidates change.
+func replicasInForce(workload *unstructured.Unstructured, candidates []string) (map[string]int64, error) {
+	overrides, _, err := unstructured.NestedSlice(workload.Object, "spec", "overrides")
+	if err != nil {
+		return nil, fmt.Errorf("spec.overrides: %w", err)
+	}
 	current := map[string]int64{}
-	for _, cluster := range candidates {
-		if obj, ok := members[cluster]; ok {
-			ready, _, _ := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
-			current[cluster] = ready
+	for _, o := range overrides {
+		entry, _ := o.(map[string]any)
+		cluster, _ := entry["clusterName"].(string)
+		if !slices.Contains(candidates, cluster) {
+			continue
+		}
+		changes, _ := entry["clusterOverrides"].([]any)
+		for _, c := range changes {
+			change, _ := c.(map[string]any)
+			if change["path"] != replicasPath || change["op"] == "remove" {
+				continue
+			}
+			if n, ok := wholeNumber(change["value"]); ok {
+				current[cluster] = n
+			}
 		}
 	}
-	return current
+	return current, nil
 }
 
 // replicasOf is what each cluster is asked to run: its plan and its overflow
@@ -380,13 +406,21 @@ func setReplicas(changes []any, replicas int64) []any {
 
 // isNumber tells whether a decoded JSON value is the number n.
 func isNumber(value any, n int64) bool {
+	v, ok := wholeNumber(value)
+	return ok && v == n
+}
+
+// wholeNumber reads a decoded JSON value as a whole number.
+func wholeNumber(value any) (int64, bool) {
 	switch v := value.(type) {
 	case int64:
-		return v == n
+		return v, true
 	case float64:
-		return v == float64(n)
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return int64(v), true
+		}
 	}
-	return false
+	return 0, false
 }
 
 func withoutReplicas(changes []any) []any {

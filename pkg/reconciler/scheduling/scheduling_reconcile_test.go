@@ -261,3 +261,44 @@ func TestPlanPatchTestsTheGenerationNotTheVersion(t *testing.T) {
 		t.Errorf("patch\n%s\nwant\n%s", patch, want)
 	}
 }
+
+func TestReplicasInForce(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string
+		want map[string]int64
+	}{
+		{name: "a workload no plan was written to asks for nothing in particular",
+			spec: `  template: {spec: {replicas: 3}}
+  placement: {clusters: [{name: member-1}, {name: member-2}]}`,
+			want: map[string]int64{}},
+		{name: "replica overrides of candidates, whatever their op",
+			spec: `
+  overrides:
+  - {clusterName: member-1, clusterOverrides: [{path: /spec/template/spec/hostname, value: a}, {op: add, path: /spec/replicas, value: 4}]}
+  - {clusterName: member-2, clusterOverrides: [{op: replace, path: /spec/replicas, value: 2}]}
+  - {clusterName: member-3, clusterOverrides: [{path: /spec/replicas, value: 7}]}`,
+			want: map[string]int64{"member-1": 4, "member-2": 2}},
+		{name: "removals, other paths and values that are not whole numbers ask for nothing",
+			spec: `
+  overrides:
+  - {clusterName: member-1, clusterOverrides: [{op: remove, path: /spec/replicas}]}
+  - {clusterName: member-2, clusterOverrides: [{path: /spec/replicas, value: "2"}, {path: /spec/paused, value: true}]}
+  - {clusterName: member-1, clusterOverrides: [{path: /spec/replicas, value: 1.5}]}`,
+			want: map[string]int64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := replicasInForce(workload(t, tt.spec), []string{"member-1", "member-2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := replicasInForce(workload(t, "  overrides: {member-1: 3}"), nil); err == nil {
+		t.Error("overrides that are not a list: no error")
+	}
+}

@@ -509,6 +509,18 @@ func TestPlanProperties(t *testing.T) {
 		if again := Plan(pref, shuffled, current, capacity); !reflect.DeepEqual(again, res) {
 			t.Errorf("clusters reordered to %v: %+v", shuffled, again)
 		}
+		if !pref.Rebalance {
+			// The scheduling controller keeps the replicas in force, which
+			// are the last plan plus its overflow: planning again from them
+			// must not move anything.
+			inForce := map[string]int64{}
+			for name, n := range res.Plan {
+				inForce[name] = n + res.Overflow[name]
+			}
+			if again := Plan(pref, clusters, inForce, capacity); !reflect.DeepEqual(again.Plan, res.Plan) {
+				t.Errorf("planned again from the plan in force %v: %v", inForce, again.Plan)
+			}
+		}
 		if t.Failed() {
 			t.Fatalf("case %d: %+v clusters=%v current=%v capacity=%v\nresult %+v", i, pref, clusters, current, capacity, res)
 		}
