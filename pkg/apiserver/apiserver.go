@@ -47,6 +47,8 @@ type Config struct {
 	Controllers []string
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
+	// LeaderElection, when set, runs the reconcilers only while this replica leads.
+	LeaderElection *LeaderElection
 }
 
 // CompletedConfig is a Config with every default filled; only it can build a server.
@@ -58,6 +60,8 @@ type CompletedConfig struct {
 	Controllers []string
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
+	// LeaderElection, when set, runs the reconcilers only while this replica leads.
+	LeaderElection *LeaderElection
 }
 
 // Server is a running fedhub-apiserver.
@@ -68,11 +72,14 @@ type Server struct {
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers,
-		Propagation: c.Propagation}
+		Propagation: c.Propagation, LeaderElection: c.LeaderElection}
 }
 
 // New builds the server and installs the core.kubefed.io and scheduling.kubefed.io groups.
 func (c CompletedConfig) New() (*Server, error) {
+	if c.GenericConfig.RESTOptionsGetter != nil {
+		c.GenericConfig.RESTOptionsGetter = tooLargeAsStatus{RESTOptionsGetter: c.GenericConfig.RESTOptionsGetter}
+	}
 	genericServer, err := c.GenericConfig.New("fedhub-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err

@@ -18,10 +18,19 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	etcdtransport "go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	corev1 "k8s.io/api/core/v1"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/dynamic"
 	kubeinformers "k8s.io/client-go/informers"
 	coreinformers "k8s.io/client-go/informers/core/v1"
@@ -29,10 +38,12 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
 
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	clientsetscheme "github.com/fedhub/fedhub/generated/clientset/versioned/scheme"
 	informers "github.com/fedhub/fedhub/generated/informers/externalversions"
+	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
@@ -50,9 +61,27 @@ func controllerEnabled(list []string, name string) bool {
 	return slices.Contains(list, name) || slices.Contains(list, "*")
 }
 
+// LeaderElection says how the replicas sharing fedhub's etcd elect the one
+// that runs the reconcilers.
+type LeaderElection struct {
+	// Etcd reaches fedhub's etcd, as its storage does.
+	Etcd storagebackend.TransportConfig
+	// Key is the election's prefix in etcd.
+	Key string
+	// LeaseDuration is the TTL of the election's lease.
+	LeaseDuration time.Duration
+}
+
+// resignTimeout bounds how long shutting down waits for the reconcilers to
+// stop and the election to be given up; past it the lease simply expires.
+const resignTimeout = 10 * time.Second
+
 // installReconcilers starts the enabled controllers once the server serves,
 // reading fedhub through the loopback client and the host's credentials
-// Secrets and events through the host client.
+// Secrets and events through the host client. With leader election they run
+// only while this replica leads; on shutdown they stop, in-flight member
+// writes are abandoned (the next leader compares before it writes), and the
+// election is given up before the server stops.
 func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIServer) error {
 	enabled := enabledControllers{
 		health:    controllerEnabled(c.Controllers, clusterhealth.ControllerName),
@@ -62,9 +91,66 @@ func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIS
 	if enabled == (enabledControllers{}) {
 		return nil
 	}
-	return server.AddPostStartHook("fedhub-reconcilers", func(hookContext genericapiserver.PostStartHookContext) error {
-		return c.startReconcilers(hookContext, hookContext.LoopbackClientConfig, enabled)
+	var started atomic.Bool
+	stopped := make(chan struct{})
+	if err := server.AddPostStartHook("fedhub-reconcilers", func(hookContext genericapiserver.PostStartHookContext) error {
+		started.Store(true)
+		run := func(ctx context.Context) error {
+			return c.runReconcilers(ctx, hookContext.LoopbackClientConfig, enabled)
+		}
+		if c.LeaderElection == nil {
+			go func() {
+				defer close(stopped)
+				if err := run(hookContext); err != nil {
+					klog.FromContext(hookContext).Error(err, "Starting the reconcilers failed")
+				}
+			}()
+			return nil
+		}
+		client, err := newEtcdClient(c.LeaderElection.Etcd)
+		if err != nil {
+			close(stopped)
+			return err
+		}
+		leaderelection.RegisterMetrics()
+		go func() {
+			defer close(stopped)
+			defer func() { _ = client.Close() }()
+			leaderelection.Run(hookContext, leaderelection.Config{Client: client, Key: c.LeaderElection.Key,
+				Identity: leaderelection.DefaultIdentity(), LeaseDuration: c.LeaderElection.LeaseDuration}, run)
+		}()
+		return nil
+	}); err != nil {
+		return err
+	}
+	// The post-start hook's context ends when shutdown begins; wait here for
+	// the reconcilers to stop and the election to be given up, so that a
+	// standby takes over before this replica is gone.
+	return server.AddPreShutdownHook("fedhub-reconcilers", func() error {
+		if !started.Load() {
+			return nil
+		}
+		select {
+		case <-stopped:
+		case <-time.After(resignTimeout):
+			klog.Warning("The reconcilers did not stop in time; the election lease will expire by itself")
+		}
+		return nil
 	})
+}
+
+// newEtcdClient reaches the etcd the storage uses, with its TLS files.
+func newEtcdClient(transport storagebackend.TransportConfig) (*clientv3.Client, error) {
+	config := clientv3.Config{Endpoints: transport.ServerList, DialTimeout: 20 * time.Second, Logger: zap.NewNop()}
+	if transport.CertFile != "" || transport.KeyFile != "" || transport.TrustedCAFile != "" {
+		tlsInfo := etcdtransport.TLSInfo{CertFile: transport.CertFile, KeyFile: transport.KeyFile, TrustedCAFile: transport.TrustedCAFile}
+		tlsConfig, err := tlsInfo.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("etcd client TLS: %w", err)
+		}
+		config.TLS = tlsConfig
+	}
+	return clientv3.New(config)
 }
 
 // enabledControllers says which reconcilers --controllers enables.
@@ -72,7 +158,9 @@ type enabledControllers struct {
 	health, propagate, schedule bool
 }
 
-func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Config, enabled enabledControllers) error {
+// runReconcilers runs the enabled controllers until ctx ends and returns once
+// every one has stopped.
+func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Config, enabled enabledControllers) error {
 	client, err := clientset.NewForConfig(loopback)
 	if err != nil {
 		return err
@@ -131,18 +219,18 @@ func (c CompletedConfig) startReconcilers(ctx context.Context, loopback *rest.Co
 	if hostFactory != nil {
 		hostFactory.Start(ctx.Done())
 	}
+	var running sync.WaitGroup
 	for _, run := range runs {
-		go run()
+		running.Go(run)
 	}
-	go func() {
-		<-ctx.Done()
-		factory.Shutdown()
-		allNamespaces.Shutdown()
-		if hostFactory != nil {
-			hostFactory.Shutdown()
-		}
-		broadcaster.Shutdown()
-	}()
+	<-ctx.Done()
+	running.Wait()
+	factory.Shutdown()
+	allNamespaces.Shutdown()
+	if hostFactory != nil {
+		hostFactory.Shutdown()
+	}
+	broadcaster.Shutdown()
 	return nil
 }
 

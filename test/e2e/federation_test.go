@@ -99,6 +99,7 @@ func (l *lazyFederation) stop(failed bool) {
 func stopFederations(failed bool) {
 	shared.stop(failed)
 	workloads.stop(failed)
+	ha.stop(failed)
 }
 
 // sharedFederation returns the shared federation of API-only members.

@@ -20,8 +20,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -31,42 +33,127 @@ import (
 type Etcd struct {
 	*Process
 	ClientURL string
+
+	name, binary, dir string
+	args              []string
+	restarts          int
 }
 
-// StartEtcd starts etcd with its data under dir and waits until it is healthy.
+// StartEtcd starts a single-member etcd with its data under dir and waits
+// until it is healthy.
 func StartEtcd(ctx context.Context, etcdBinary, dir string) (*Etcd, error) {
-	clientPort, err := FreePort()
+	cluster, err := StartEtcdCluster(ctx, etcdBinary, dir, "etcd", 1)
 	if err != nil {
 		return nil, err
 	}
-	peerPort, err := FreePort()
-	if err != nil {
+	return cluster.Members[0], nil
+}
+
+// EtcdCluster is several etcd members on loopback that form one cluster.
+type EtcdCluster struct {
+	Members []*Etcd
+}
+
+// StartEtcdCluster starts size members named <name>-0, <name>-1, ... (a
+// single member is just <name>), each with its data and log under dir, and
+// waits until every one is healthy, which needs a quorum.
+func StartEtcdCluster(ctx context.Context, etcdBinary, dir, name string, size int) (_ *EtcdCluster, err error) {
+	cluster := &EtcdCluster{}
+	defer func() {
+		if err != nil {
+			cluster.Stop()
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	clientURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
-	process, err := StartProcess("etcd", dir, etcdBinary, flagArgs(map[string]string{
-		"name":                        "framework",
-		"data-dir":                    filepath.Join(dir, "etcd-data"),
-		"listen-client-urls":          clientURL,
-		"advertise-client-urls":       clientURL,
-		"listen-peer-urls":            peerURL,
-		"initial-advertise-peer-urls": peerURL,
-		"initial-cluster":             "framework=" + peerURL,
-		"log-level":                   "warn",
-		// Tests write little; a small backend and no fsync wait keep etcd quick on loopback.
-		"quota-backend-bytes": strconv.Itoa(2 << 30),
-		"unsafe-no-fsync":     "true",
-	})...)
-	if err != nil {
-		return nil, err
+	type ports struct{ client, peer string }
+	urls := make([]ports, size)
+	var initial []string
+	for i := range urls {
+		clientPort, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		peerPort, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		urls[i] = ports{client: "http://127.0.0.1:" + strconv.Itoa(clientPort), peer: "http://127.0.0.1:" + strconv.Itoa(peerPort)}
+		initial = append(initial, memberName(name, i, size)+"="+urls[i].peer)
 	}
-	etcd := &Etcd{Process: process, ClientURL: clientURL}
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		if exited, _ := process.Exited(); exited {
+	for i, u := range urls {
+		member := memberName(name, i, size)
+		etcd := &Etcd{ClientURL: u.client, name: member, binary: etcdBinary, dir: dir, args: flagArgs(map[string]string{
+			"name":                        member,
+			"data-dir":                    filepath.Join(dir, member+"-data"),
+			"listen-client-urls":          u.client,
+			"advertise-client-urls":       u.client,
+			"listen-peer-urls":            u.peer,
+			"initial-advertise-peer-urls": u.peer,
+			"initial-cluster":             strings.Join(initial, ","),
+			"initial-cluster-token":       name,
+			"log-level":                   "warn",
+			// Tests write little; a small backend and no fsync wait keep etcd quick on loopback.
+			"quota-backend-bytes": strconv.Itoa(2 << 30),
+			"unsafe-no-fsync":     "true",
+		})}
+		if etcd.Process, err = StartProcess(member, dir, etcdBinary, etcd.args...); err != nil {
+			return nil, err
+		}
+		cluster.Members = append(cluster.Members, etcd)
+	}
+	for _, member := range cluster.Members {
+		if err := member.waitHealthy(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return cluster, nil
+}
+
+func memberName(name string, i, size int) string {
+	if size == 1 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, i)
+}
+
+// ClientURLs are the members' client addresses, for --etcd-servers.
+func (c *EtcdCluster) ClientURLs() []string {
+	urls := make([]string, 0, len(c.Members))
+	for _, m := range c.Members {
+		urls = append(urls, m.ClientURL)
+	}
+	return urls
+}
+
+// Stop stops every member.
+func (c *EtcdCluster) Stop() {
+	for _, m := range c.Members {
+		m.Stop()
+	}
+}
+
+// Restart starts a stopped member again with its data, as after an outage,
+// and waits until it is healthy in the cluster again.
+func (e *Etcd) Restart(ctx context.Context) error {
+	e.restarts++
+	process, err := StartProcess(fmt.Sprintf("%s-restart-%d", e.name, e.restarts), e.dir, e.binary, e.args...)
+	if err != nil {
+		return err
+	}
+	e.Process = process
+	return e.waitHealthy(ctx)
+}
+
+// waitHealthy waits until the member answers /health ok: it serves and the
+// cluster has a leader.
+func (e *Etcd) waitHealthy(ctx context.Context) error {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		if exited, _ := e.Exited(); exited {
 			return false, fmt.Errorf("exited")
 		}
-		response, err := http.Get(clientURL + "/health")
+		response, err := http.Get(e.ClientURL + "/health")
 		if err != nil {
 			return false, nil
 		}
@@ -74,8 +161,7 @@ func StartEtcd(ctx context.Context, etcdBinary, dir string) (*Etcd, error) {
 		return response.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
-		process.Stop()
-		return nil, process.Failure("did not become healthy")
+		return e.Failure("did not become healthy")
 	}
-	return etcd, nil
+	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -52,6 +53,13 @@ type FederationOptions struct {
 	Progress io.Writer
 	// FedhubArgs are extra flags for fedhub-apiserver, e.g. for the benchmark.
 	FedhubArgs []string
+	// FedhubEtcdMembers, when set, gives fedhub an etcd cluster of its own
+	// with this many members instead of its embedded etcd.
+	FedhubEtcdMembers int
+	// FedhubReplicas is the number of fedhub-apiserver processes sharing that
+	// etcd (default 1). The host reaches the first; tests reach the others
+	// directly.
+	FedhubReplicas int
 }
 
 // Federation is a host cluster, member clusters sharing one etcd with it, and
@@ -61,6 +69,10 @@ type Federation struct {
 	Host    *Cluster
 	Members []*Cluster
 	Fedhub  *Fedhub
+	// FedhubEtcd is fedhub's own etcd cluster, when FedhubEtcdMembers is set.
+	FedhubEtcd *EtcdCluster
+	// FedhubReplicas are every fedhub-apiserver process, Fedhub first.
+	FedhubReplicas []*Fedhub
 	// Client reaches fedhub through the host's aggregator as the host's admin.
 	Client clientset.Interface
 }
@@ -97,10 +109,27 @@ func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, e
 		}
 		progress("%s serving at %s", member.Name, member.URL)
 	}
-	if f.Fedhub, err = StartFedhub(ctx, o.Binaries, f.Host, filepath.Join(o.Dir, "fedhub"), o.FedhubArgs...); err != nil {
+	fedhubArgs := o.FedhubArgs
+	if o.FedhubEtcdMembers > 0 {
+		if f.FedhubEtcd, err = StartEtcdCluster(ctx, o.Binaries.Etcd, filepath.Join(o.Dir, "fedhub-etcd"), "fedhub-etcd", o.FedhubEtcdMembers); err != nil {
+			return nil, err
+		}
+		fedhubArgs = append([]string{"--etcd-servers=" + strings.Join(f.FedhubEtcd.ClientURLs(), ",")}, fedhubArgs...)
+		progress("fedhub's etcd serving at %v", f.FedhubEtcd.ClientURLs())
+	}
+	if f.Fedhub, err = StartFedhub(ctx, o.Binaries, f.Host, filepath.Join(o.Dir, "fedhub"), fedhubArgs...); err != nil {
 		return nil, err
 	}
+	f.FedhubReplicas = []*Fedhub{f.Fedhub}
 	progress("fedhub-apiserver registered with the host: %v", f.Fedhub.APIServices)
+	for i := 1; i < o.FedhubReplicas; i++ {
+		replica, err := f.Fedhub.StartReplica(ctx, f.Host, fmt.Sprintf("fedhub-apiserver-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		f.FedhubReplicas = append(f.FedhubReplicas, replica)
+		progress("fedhub-apiserver replica %d serving at %s", i, replica.URL)
+	}
 	if f.Client, err = clientset.NewForConfig(f.Host.AdminConfig); err != nil {
 		return nil, err
 	}
@@ -172,8 +201,14 @@ func (f *Federation) WriteCombinedKubeconfig(path string) error {
 
 // Stop stops every process, fedhub first and etcd last.
 func (f *Federation) Stop() {
+	for _, replica := range f.FedhubReplicas {
+		replica.Stop()
+	}
 	if f.Fedhub != nil {
 		f.Fedhub.Stop()
+	}
+	if f.FedhubEtcd != nil {
+		f.FedhubEtcd.Stop()
 	}
 	for i := len(f.Members) - 1; i >= 0; i-- {
 		f.Members[i].Stop()

@@ -57,9 +57,9 @@ type Fedhub struct {
 	// CA signed fedhub's serving certificate.
 	CA *certs.CA
 
-	binary, dir string
-	args        []string
-	restarts    int
+	name, binary, dir string
+	args              []string
+	restarts          int
 }
 
 // Restart stops fedhub-apiserver and starts it again with the same flags and
@@ -67,7 +67,7 @@ type Fedhub struct {
 func (f *Fedhub) Restart(ctx context.Context, host *Cluster) error {
 	f.Stop()
 	f.restarts++
-	process, err := StartProcess(fmt.Sprintf("fedhub-apiserver-restart-%d", f.restarts), f.dir, f.binary, f.args...)
+	process, err := StartProcess(fmt.Sprintf("%s-restart-%d", f.name, f.restarts), f.dir, f.binary, f.args...)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 		return nil, err
 	}
 	fedhub := &Fedhub{Process: process, URL: "https://127.0.0.1:" + strconv.Itoa(port), APIServices: apiServices,
-		CA: ca, binary: binaries.FedhubAPIServer, args: args, dir: dir}
+		CA: ca, name: "fedhub-apiserver", binary: binaries.FedhubAPIServer, args: args, dir: dir}
 	// Ready means every post-start hook ran, among them the one that creates
 	// the default FederatedTypeConfigs: join grants the member rights for the
 	// types that exist when it runs, so it must not run before them.
@@ -189,6 +189,38 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 		return nil, err
 	}
 	return fedhub, nil
+}
+
+// StartReplica starts another fedhub-apiserver named name with f's flags on a
+// port of its own, sharing f's etcd (which must then not be the embedded
+// one), and waits until it is ready. The host reaches fedhub through f only;
+// tests reach the replica directly (AdminConfig).
+func (f *Fedhub) StartReplica(ctx context.Context, host *Cluster, name string) (*Fedhub, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	args := make([]string, 0, len(f.args))
+	for _, arg := range f.args {
+		switch {
+		case strings.HasPrefix(arg, "--secure-port="):
+			arg = "--secure-port=" + strconv.Itoa(port)
+		case strings.HasPrefix(arg, "--cert-dir="):
+			arg = "--cert-dir=" + filepath.Join(f.dir, name+"-certs")
+		}
+		args = append(args, arg)
+	}
+	process, err := StartProcess(name, f.dir, f.binary, args...)
+	if err != nil {
+		return nil, err
+	}
+	replica := &Fedhub{Process: process, URL: "https://127.0.0.1:" + strconv.Itoa(port), APIServices: f.APIServices,
+		CA: f.CA, name: name, binary: f.binary, args: args, dir: f.dir}
+	if err := replica.waitReady(ctx, host); err != nil {
+		process.Stop()
+		return nil, err
+	}
+	return replica, nil
 }
 
 // registerFedhub applies every artifact but the Deployment, with the Service

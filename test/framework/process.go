@@ -100,6 +100,16 @@ func (p *Process) Stop() {
 	_ = p.log.Close()
 }
 
+// Kill sends SIGKILL to the process group, as a crash or an OOM kill would
+// end it, and waits until the process is gone.
+func (p *Process) Kill() {
+	if exited, _ := p.Exited(); !exited {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+	}
+	_ = p.log.Close()
+}
+
 // Failure describes a failed process for an error message: its name, how it
 // ended if it did, and the tail of its log.
 func (p *Process) Failure(what string) error {

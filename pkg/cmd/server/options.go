@@ -21,9 +21,11 @@ package server
 import (
 	"fmt"
 	"net"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
@@ -37,6 +39,7 @@ import (
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/pkg/admission/clusteraccess"
 	"github.com/fedhub/fedhub/pkg/apiserver"
+	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 )
 
@@ -62,6 +65,10 @@ type Options struct {
 	Controllers []string
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
+	// LeaderElect makes the replicas elect, through etcd, the one that runs the reconcilers.
+	LeaderElect bool
+	// LeaderElectLeaseDuration is the TTL of the election's etcd lease.
+	LeaderElectLeaseDuration time.Duration
 }
 
 // NewOptions returns options with fedhub's defaults.
@@ -72,6 +79,9 @@ func NewOptions() *Options {
 		EmbeddedEtcdDir: "apiserver.local.config/etcd",
 		Controllers:     []string{"*"},
 		Propagation:     propagation.DefaultTuning(),
+
+		LeaderElect:              true,
+		LeaderElectLeaseDuration: 15 * time.Second,
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = apiserver.StorageVersions
 	// No --etcd-servers means the embedded etcd; RecommendedOptions has no
@@ -107,6 +117,13 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 		"Requests fedhub may send to each member cluster in a burst above --member-qps.")
 	pf.IntVar(&o.Propagation.WorkersPerType, "propagation-workers", o.Propagation.WorkersPerType,
 		"Federated objects of one type reconciled at once; each writes to its clusters in parallel.")
+	lf := fss.FlagSet("leader election")
+	lf.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect,
+		"Run the reconcilers only in the replica that holds an election in fedhub's etcd; every replica serves the API. "+
+			"Turn off only when a single replica runs.")
+	lf.DurationVar(&o.LeaderElectLeaseDuration, "leader-elect-lease-duration", o.LeaderElectLeaseDuration,
+		"TTL of the election's etcd lease, in whole seconds: the longest a standby waits to take over from a leader that "+
+			"stopped without resigning (killed, cut off from etcd). A leader that cannot renew it stops reconciling before it runs out.")
 	o.RecommendedOptions.AddFlags(fss.FlagSet("generic"))
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
 	return fss
@@ -167,6 +184,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--controllers: unknown controller %q (known: %s)", name, strings.Join(apiserver.Controllers, ", ")))
 		}
 	}
+	if o.LeaderElect && (o.LeaderElectLeaseDuration < leaderelection.MinLeaseDuration || o.LeaderElectLeaseDuration%time.Second != 0) {
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration must be whole seconds, at least %s", leaderelection.MinLeaseDuration))
+	}
 	if o.Propagation.MemberQPS <= 0 || o.Propagation.MemberBurst < 1 || o.Propagation.WorkersPerType < 1 {
 		errs = append(errs, fmt.Errorf("--member-qps must be positive, --member-burst and --propagation-workers at least 1"))
 	}
@@ -214,5 +234,14 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	return &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation}, nil
+	config := &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation}
+	if o.LeaderElect {
+		storage := o.RecommendedOptions.Etcd.StorageConfig
+		config.LeaderElection = &apiserver.LeaderElection{
+			Etcd:          storage.Transport,
+			Key:           path.Join("/", storage.Prefix, "leader-election", "reconcilers"),
+			LeaseDuration: o.LeaderElectLeaseDuration,
+		}
+	}
+	return config, nil
 }
