@@ -161,6 +161,7 @@ func (c CompletedConfig) coreGroup(federated *federatedtypes.Handler) (*generica
 		return federated.ObjectsOf(ctx, typeConfig.UID, 5)
 	})
 	info := genericapiserver.NewDefaultAPIGroupInfo(core.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.NegotiatedSerializer = GroupSerializer
 	info.VersionedResourcesStorageMap[corev1beta1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"kubefedclusters":             clusters,
 		"kubefedclusters/status":      clusterStatus,
@@ -177,6 +178,7 @@ func (c CompletedConfig) schedulingGroup() (*genericapiserver.APIGroupInfo, erro
 		return nil, err
 	}
 	info := genericapiserver.NewDefaultAPIGroupInfo(scheduling.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.NegotiatedSerializer = GroupSerializer
 	info.VersionedResourcesStorageMap[schedulingv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"replicaschedulingpreferences":        preferences,
 		"replicaschedulingpreferences/status": preferenceStatus,

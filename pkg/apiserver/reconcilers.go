@@ -72,6 +72,13 @@ type LeaderElection struct {
 	LeaseDuration time.Duration
 }
 
+// hostQPS and hostBurst bound the reconcilers' requests to the host: reads
+// of member credentials and, mostly, events.
+const (
+	hostQPS   = 100
+	hostBurst = 200
+)
+
 // resignTimeout bounds how long shutting down waits for the reconcilers to
 // stop and the election to be given up; past it the lease simply expires.
 const resignTimeout = 10 * time.Second
@@ -171,7 +178,12 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 	var secrets coreinformers.SecretInformer
 	var hostFactory kubeinformers.SharedInformerFactory
 	if c.HostConfig != nil {
-		host, err := kubernetes.NewForConfig(c.HostConfig)
+		// client-go's default of 5 requests per second would throttle events:
+		// a wave of member writes records hundreds a second, the recorder's
+		// queue (1000) fills and drops them, and later events wait minutes.
+		hostConfig := rest.CopyConfig(c.HostConfig)
+		hostConfig.QPS, hostConfig.Burst = hostQPS, hostBurst
+		host, err := kubernetes.NewForConfig(hostConfig)
 		if err != nil {
 			return err
 		}

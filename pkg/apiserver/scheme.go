@@ -33,6 +33,12 @@ var (
 	Scheme = runtime.NewScheme()
 	// Codecs encodes and decodes the types of Scheme.
 	Codecs = serializer.NewCodecFactory(Scheme)
+	// GroupSerializer is what the core.kubefed.io and scheduling.kubefed.io
+	// endpoints negotiate: Codecs without protobuf, which their types do not
+	// implement. Offering it made the server pick protobuf for clients that
+	// prefer it and fall back to JSON (the host's namespace and garbage
+	// collector controllers), and then fail to encode with a 500.
+	GroupSerializer runtime.NegotiatedSerializer = withoutProtobuf{Codecs}
 	// StorageVersions are the versions objects are stored in etcd as, one per group.
 	StorageVersions = schema.GroupVersions{corev1beta1.SchemeGroupVersion, schedulingv1alpha1.SchemeGroupVersion}
 )
@@ -54,4 +60,19 @@ func init() {
 		&metav1.APIGroup{},
 		&metav1.APIResourceList{},
 	)
+}
+
+// withoutProtobuf negotiates every media type of its serializer but protobuf.
+type withoutProtobuf struct {
+	runtime.NegotiatedSerializer
+}
+
+func (s withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
+	var supported []runtime.SerializerInfo
+	for _, info := range s.NegotiatedSerializer.SupportedMediaTypes() {
+		if info.MediaType != runtime.ContentTypeProtobuf {
+			supported = append(supported, info)
+		}
+	}
+	return supported
 }
