@@ -10,7 +10,7 @@ targets=(
   "./registry/types FuzzValidateFederatedSpec"
   "./registry/types FuzzTemplateValidation"
   "./pkg/placement FuzzPlacement"
-  "./pkg/reconciler/propagation FuzzRender"
+  "./pkg/render FuzzRender"
 )
 for target in "${targets[@]}"; do
   read -r package name <<<"${target}"

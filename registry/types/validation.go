@@ -19,6 +19,7 @@ package types
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,11 +28,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
 
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	"github.com/fedhub/fedhub/pkg/render"
 )
 
 // overrideOps are the JSON-patch operations an override may use; empty means replace.
@@ -50,7 +53,11 @@ var forbiddenOverridePaths = map[string]bool{
 func ValidateFederatedSpec(object map[string]any) field.ErrorList {
 	spec := field.NewPath("spec")
 	errs := validatePlacement(object, spec.Child("placement"))
-	errs = append(errs, validateOverrides(object, spec.Child("overrides"))...)
+	if overrideErrs := validateOverrides(object, spec.Child("overrides")); len(overrideErrs) > 0 {
+		errs = append(errs, overrideErrs...)
+	} else {
+		errs = append(errs, validateOverridesApply(object, spec.Child("overrides"))...)
+	}
 	errs = append(errs, validateTemplateNamespace(object, spec.Child("template", "metadata", "namespace"))...)
 	return append(errs, validateDeleteOption(object)...)
 }
@@ -140,6 +147,45 @@ func validateOverrides(object map[string]any, path *field.Path) field.ErrorList 
 			change, _ := c.(map[string]any)
 			errs = append(errs, validateOverride(change, paths, entryPath.Child("clusterOverrides").Index(j))...)
 		}
+	}
+	return errs
+}
+
+// validateOverridesApply renders every cluster's overrides as propagation
+// will, so that one that cannot be applied (a replace or remove of a field the
+// template lacks, an index past the end of a list, a change to the managed
+// label) is refused now, with the override's field path, rather than found
+// later by the reconciler and reported per cluster in the status. KubeFed
+// accepted such objects and failed to propagate them.
+func validateOverridesApply(object map[string]any, path *field.Path) field.ErrorList {
+	federated := &unstructured.Unstructured{Object: object}
+	// The target's group and version do not change what an override can do;
+	// its kind does (a Namespace gets no namespace, a Secret folds stringData).
+	target := schema.GroupVersionKind{Version: "v1", Kind: strings.TrimPrefix(federated.GetKind(), "Federated")}
+	namespaced := federated.GetNamespace() != ""
+	overrides, _, _ := unstructured.NestedSlice(object, "spec", "overrides")
+	rendered := map[string]bool{}
+	var errs field.ErrorList
+	for _, o := range overrides {
+		entry, _ := o.(map[string]any)
+		cluster, _ := entry["clusterName"].(string)
+		if cluster == "" || rendered[cluster] {
+			continue
+		}
+		rendered[cluster] = true
+		_, err := render.Render(federated, target, namespaced, cluster)
+		var failed *render.OverrideError
+		if !errors.As(err, &failed) {
+			continue // a template that cannot be rendered is the template validation's to report
+		}
+		at := path
+		if failed.Entry >= 0 {
+			at = at.Index(failed.Entry)
+			if failed.Override >= 0 {
+				at = at.Child("clusterOverrides").Index(failed.Override)
+			}
+		}
+		errs = append(errs, field.Invalid(at, failed.Path, fmt.Sprintf("cannot be applied to the template for cluster %s: %s", cluster, failed.Reason)))
 	}
 	return errs
 }

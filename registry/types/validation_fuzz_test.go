@@ -18,6 +18,7 @@ package types
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/pkg/placement"
+	"github.com/fedhub/fedhub/pkg/render"
 )
 
 // fuzzErrorTypes are the field error types a client can act on.
@@ -87,8 +89,31 @@ func FuzzValidateFederatedSpec(f *testing.F) {
 		fuzzCheckFieldErrors(t, "ValidateFederatedSpec", errs)
 		if len(errs) > 0 {
 			fuzzCheckStatus(t, apierrors.NewInvalid(schema.GroupKind{Group: GroupVersion.Group, Kind: "FederatedDeployment"}, "web", errs))
+			return
 		}
+		fuzzCheckAdmittedRenders(t, object)
 	})
+}
+
+// fuzzCheckAdmittedRenders checks that an object admission accepts can be
+// rendered for every cluster its overrides name, for a target of another
+// group than the one admission renders for: nothing accepted fails later.
+func fuzzCheckAdmittedRenders(t *testing.T, object map[string]any) {
+	t.Helper()
+	federated := &unstructured.Unstructured{Object: object}
+	target := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: strings.TrimPrefix(federated.GetKind(), "Federated")}
+	overrides, _, _ := unstructured.NestedSlice(object, "spec", "overrides")
+	for _, o := range overrides {
+		entry, _ := o.(map[string]any)
+		cluster, _ := entry["clusterName"].(string)
+		if cluster == "" {
+			continue
+		}
+		var failed *render.OverrideError
+		if _, err := render.Render(federated, target, federated.GetNamespace() != "", cluster); errors.As(err, &failed) {
+			t.Errorf("admission accepted overrides that do not render for cluster %s: %v", cluster, err)
+		}
+	}
 }
 
 // fuzzTemplateTarget is a federated kind as newServingInfo would serve it.

@@ -31,11 +31,27 @@ func TestValidateFederatedSpec(t *testing.T) {
 		want        []string // "type field" of each expected error, in order
 	}{
 		{name: "KubeFed's example", spec: `
+template: {spec: {replicas: 3}}
 placement: {clusters: [{name: member-1}]}
 overrides: [{clusterName: member-1, clusterOverrides: [{path: /spec/replicas, value: 1}]}]`},
 		{name: "selector placement and every op", spec: `
+template: {spec: {paused: true}}
 placement: {clusterSelector: {matchLabels: {env: prod}, matchExpressions: [{key: tier, operator: In, values: [a]}]}}
 overrides: [{clusterName: member-1, clusterOverrides: [{op: add, path: /metadata/labels/x, value: y}, {op: remove, path: /spec/paused}, {op: replace, path: /spec/replicas, value: 2}]}]`},
+		{name: "overrides that cannot be applied to the template, found by rendering them", spec: `
+template: {spec: {containers: [{name: app}]}}
+overrides:
+- {clusterName: a, clusterOverrides: [{op: remove, path: /spec/paused}]}
+- {clusterName: b, clusterOverrides: [{path: /spec/replicas, value: 2}, {path: /spec/template/spec/x, value: 1}]}
+- {clusterName: c, clusterOverrides: [{path: /spec/containers/3/name, value: x}]}
+- {clusterName: d, clusterOverrides: [{path: /spec/a~2b, value: x}]}
+- {clusterName: e, clusterOverrides: [{path: /metadata/labels/kubefed.io~1managed, value: "false"}]}
+- {clusterName: f, clusterOverrides: [{path: /metadata, value: {labels: {kubefed.io/managed: "true"}}}]}
+- {clusterName: g, clusterOverrides: [{path: /spec/replicas, value: null}]}`,
+			want: []string{"FieldValueInvalid spec.overrides[0].clusterOverrides[0]", "FieldValueInvalid spec.overrides[1].clusterOverrides[1]",
+				"FieldValueInvalid spec.overrides[2].clusterOverrides[0]", "FieldValueInvalid spec.overrides[3].clusterOverrides[0]",
+				"FieldValueInvalid spec.overrides[4].clusterOverrides[0]", "FieldValueInvalid spec.overrides[5].clusterOverrides[0]",
+				"FieldValueInvalid spec.overrides[6].clusterOverrides[0]"}},
 		{name: "empty placement", spec: `placement: {clusters: []}`},
 		{name: "cluster name missing, duplicated, malformed", spec: `
 placement: {clusters: [{name: ""}, {name: a}, {name: a}, {name: Not_DNS}]}`,

@@ -18,9 +18,12 @@ package propagation
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fedhub/fedhub/pkg/render"
 )
 
 const desiredDeployment = `
@@ -152,7 +155,7 @@ func TestDiffers(t *testing.T) {
 
 func TestDiffersAfterRenderAndRetain(t *testing.T) {
 	fed := yamlObject(t, federatedDeployment)
-	desired, err := Render(fed, deploymentGVK, true, "member-1")
+	desired, err := render.Render(fed, deploymentGVK, true, "member-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +169,7 @@ func TestDiffersAfterRenderAndRetain(t *testing.T) {
 		t.Errorf("a retained render of an unchanged template differs from live")
 	}
 	setPath(fed.Object, int64(4), "spec", "template", "spec", "replicas")
-	if desired, err = Render(fed, deploymentGVK, true, "member-1"); err != nil {
+	if desired, err = render.Render(fed, deploymentGVK, true, "member-1"); err != nil {
 		t.Fatal(err)
 	}
 	Retain(desired, live, false)
@@ -191,7 +194,7 @@ func setPath(obj map[string]interface{}, value interface{}, fields ...string) {
 			}
 			cur = c[f]
 		case []interface{}:
-			i, _ := listIndex(f)
+			i, _ := strconv.Atoi(f)
 			cur = c[i]
 		}
 	}

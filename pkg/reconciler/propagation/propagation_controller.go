@@ -14,6 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Package propagation fans federated objects out to member clusters and reports how that went.
 package propagation
 
 import (

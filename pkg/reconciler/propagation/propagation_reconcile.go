@@ -40,12 +40,15 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
+	"github.com/fedhub/fedhub/pkg/render"
 )
 
 // KubeFed's finalizer and annotations, with KubeFed's meaning.
 const (
 	// Finalizer holds a federated object until its member objects are handled.
-	Finalizer              = "kubefed.io/sync-controller"
+	Finalizer = "kubefed.io/sync-controller"
+	// ManagedLabel marks member objects the federation manages.
+	ManagedLabel           = typesv1beta1.ManagedLabel
 	OrphanAnnotation       = typesv1beta1.OrphanAnnotation
 	DeleteOptionAnnotation = typesv1beta1.DeleteOptionAnnotation
 )
@@ -208,7 +211,7 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 		}
 		return "", nil
 	}
-	desired, err := Render(fed, c.targetKind, c.namespaced, cluster.Name)
+	desired, err := render.Render(fed, c.targetKind, c.namespaced, cluster.Name)
 	if err != nil {
 		c.recorder.Eventf(fed, corev1.EventTypeWarning, ApplyOverridesFailed, "Cluster %s: %v", cluster.Name, err)
 		return ApplyOverridesFailed, nil

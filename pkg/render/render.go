@@ -14,8 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package propagation fans federated objects out to member clusters and reports how that went.
-package propagation
+// Package render turns a federated object into the object one member cluster
+// gets: its template with the target's identity, the managed label and that
+// cluster's overrides. The propagation controller writes what it renders, and
+// admission renders every cluster's overrides so that one that cannot be
+// applied is refused when it is written, not found later in a status.
+package render
 
 import (
 	"encoding/base64"
@@ -39,7 +43,13 @@ import (
 const ManagedLabel = typesv1beta1.ManagedLabel
 
 // OverrideError says an override could not be applied; its message names the cluster, the path and why.
-type OverrideError struct{ Cluster, Path, Reason string }
+type OverrideError struct {
+	Cluster, Path, Reason string
+	// Entry and Override locate the failing override: its indices in
+	// spec.overrides and in that entry's clusterOverrides, or -1 when the
+	// error is not about one entry or one override.
+	Entry, Override int
+}
 
 // Error names the cluster and, when the failing override has one, its path.
 func (e *OverrideError) Error() string {
@@ -164,6 +174,8 @@ type clusterOverride struct {
 	op, path string
 	value    interface{}
 	hasValue bool
+	// entry and index are where it is listed in spec.overrides, for errors.
+	entry, index int
 }
 
 // overridesFor collects, in order, the overrides listed for cluster; entries for
@@ -171,32 +183,35 @@ type clusterOverride struct {
 func overridesFor(federated *unstructured.Unstructured, cluster string) ([]clusterOverride, error) {
 	raw, _, err := unstructured.NestedFieldNoCopy(federated.Object, "spec", "overrides")
 	if err != nil {
-		return nil, &OverrideError{Cluster: cluster, Reason: err.Error()}
+		return nil, &OverrideError{Cluster: cluster, Reason: err.Error(), Entry: -1, Override: -1}
 	}
 	if raw == nil {
 		return nil, nil
 	}
 	entries, ok := raw.([]interface{})
 	if !ok {
-		return nil, &OverrideError{Cluster: cluster, Reason: fmt.Sprintf("spec.overrides is %T, not a list", raw)}
+		return nil, &OverrideError{Cluster: cluster, Reason: fmt.Sprintf("spec.overrides is %T, not a list", raw), Entry: -1, Override: -1}
 	}
 	var out []clusterOverride
 	for i, e := range entries {
 		entry, ok := e.(map[string]interface{})
 		if !ok {
-			return nil, &OverrideError{Cluster: cluster, Reason: fmt.Sprintf("spec.overrides[%d] is %T, not an object", i, e)}
+			return nil, &OverrideError{Cluster: cluster, Reason: fmt.Sprintf("spec.overrides[%d] is %T, not an object", i, e), Entry: i, Override: -1}
 		}
 		name, ok := entry["clusterName"].(string)
 		if !ok {
-			return nil, &OverrideError{Cluster: cluster, Reason: fmt.Sprintf("spec.overrides[%d].clusterName is not a string", i)}
+			return nil, &OverrideError{Cluster: cluster, Reason: fmt.Sprintf("spec.overrides[%d].clusterName is not a string", i), Entry: i, Override: -1}
 		}
 		if name != cluster {
 			continue
 		}
 		list, err := parseClusterOverrides(entry["clusterOverrides"], fmt.Sprintf("spec.overrides[%d].clusterOverrides", i))
 		if err != nil {
-			err.Cluster = cluster
+			err.Cluster, err.Entry = cluster, i
 			return nil, err
+		}
+		for j := range list {
+			list[j].entry = i
 		}
 		out = append(out, list...)
 	}
@@ -210,14 +225,16 @@ func parseClusterOverrides(raw interface{}, where string) ([]clusterOverride, *O
 	}
 	list, ok := raw.([]interface{})
 	if !ok {
-		return nil, &OverrideError{Reason: fmt.Sprintf("%s is %T, not a list", where, raw)}
+		return nil, &OverrideError{Reason: fmt.Sprintf("%s is %T, not a list", where, raw), Override: -1}
 	}
 	out := make([]clusterOverride, 0, len(list))
 	for i, item := range list {
 		o, err := parseOverride(item, fmt.Sprintf("%s[%d]", where, i))
 		if err != nil {
+			err.Override = i
 			return nil, err
 		}
+		o.index = i
 		out = append(out, o)
 	}
 	return out, nil
@@ -250,7 +267,9 @@ func parseOverride(raw interface{}, where string) (clusterOverride, *OverrideErr
 // applyOverride applies one override to doc and returns the result, refusing any
 // override that would change what identifies or marks the member object.
 func applyOverride(doc map[string]interface{}, o clusterOverride, cluster string) (map[string]interface{}, error) {
-	fail := func(err error) error { return &OverrideError{Cluster: cluster, Path: o.path, Reason: err.Error()} }
+	fail := func(err error) error {
+		return &OverrideError{Cluster: cluster, Path: o.path, Reason: err.Error(), Entry: o.entry, Override: o.index}
+	}
 	if err := checkOverride(doc, o); err != nil {
 		return nil, fail(err)
 	}
@@ -264,9 +283,11 @@ func applyOverride(doc map[string]interface{}, o clusterOverride, cluster string
 	return out, nil
 }
 
-// checkOverride checks o against doc before patching. json-patch v4 lets replace create
-// a missing object key and accepts negative list indices, so existence and
-// indices are checked here to give RFC 6902 semantics.
+// checkOverride checks o against doc before patching. Replace may create a
+// missing object key, as KubeFed's json-patch v4 let it (manifests written for
+// KubeFed rely on it, e.g. /spec/replicas on a template without replicas);
+// json-patch v4 also accepts negative list indices, which RFC 6902 does not,
+// so indices and every other existence rule are checked here.
 func checkOverride(doc map[string]interface{}, o clusterOverride) error {
 	switch o.op {
 	case "add", "remove", "replace":
@@ -324,7 +345,7 @@ func checkTarget(doc map[string]interface{}, tokens []string, op string) error {
 	last := tokens[len(tokens)-1]
 	switch p := parent.(type) {
 	case map[string]interface{}:
-		if _, ok := p[last]; !ok && op != "add" {
+		if _, ok := p[last]; !ok && op == "remove" {
 			return errors.New("path not found")
 		}
 	case []interface{}:

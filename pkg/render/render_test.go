@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package propagation
+package render
 
 import (
 	"errors"
@@ -205,6 +205,9 @@ func TestRenderOverrides(t *testing.T) {
 		{name: "replace is the default op",
 			overrides: []interface{}{forCluster("member-1", ov("", "/spec/replicas", int64(1)))},
 			want:      map[string]interface{}{"/spec/replicas": int64(1)}},
+		{name: "replace creates a missing object key, as KubeFed's json-patch v4 did",
+			overrides: []interface{}{forCluster("member-1", ov("", "/spec/paused", true))},
+			want:      map[string]interface{}{"/spec/paused": true}},
 		{name: "add creates a field and a map key",
 			overrides: []interface{}{forCluster("member-1",
 				ov("add", "/spec/minReadySeconds", int64(5)),
@@ -292,9 +295,6 @@ func TestRenderOverrideErrors(t *testing.T) {
 		wantPath   string
 		wantReason string
 	}{
-		{name: "replace of a missing key",
-			overrides: []interface{}{forCluster("member-1", ov("", "/spec/nothing", int64(1)))},
-			wantPath:  "/spec/nothing", wantReason: "path not found"},
 		{name: "replace under a missing parent",
 			overrides: []interface{}{forCluster("member-1", ov("replace", "/spec/missing/deeper", int64(1)))},
 			wantPath:  "/spec/missing/deeper", wantReason: "parent path not found"},
