@@ -20,11 +20,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -111,6 +114,29 @@ func TestHighAvailability(t *testing.T) {
 		}
 		if now := h.waitForOneLeader(-1); now != standby {
 			t.Errorf("replica %d took the lead back after restarting", leader)
+		}
+	})
+
+	t.Run("a leader stopped with SIGTERM hands over without waiting for its lease", func(t *testing.T) {
+		h.t = t
+		leader := h.waitForOneLeader(-1)
+		stopping := f.FedhubReplicas[leader]
+		identity := fmt.Sprintf("_%d", stopping.PID())
+		if !slices.ContainsFunc(h.candidates(), func(c string) bool { return strings.HasSuffix(c, identity) }) {
+			t.Fatalf("the leader's candidacy (%s) is not in etcd: %v", identity, h.candidates())
+		}
+		stopping.Stop()
+		if _, err := stopping.Exited(); err != nil {
+			t.Errorf("the leader did not exit cleanly on SIGTERM: %v", err)
+		}
+		// Resigning revokes the lease before the process exits; a leader
+		// that just vanished would leave its candidacy for up to the lease.
+		if candidates := h.candidates(); slices.ContainsFunc(candidates, func(c string) bool { return strings.HasSuffix(c, identity) }) {
+			t.Errorf("the stopped leader's candidacy is still in etcd after it exited: %v", candidates)
+		}
+		h.waitForOneLeader(leader)
+		if err := stopping.Restart(ctx, f.Host); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -216,6 +242,28 @@ func (h *haCluster) waitForOneLeader(gone int) int {
 		h.t.Fatalf("no single leader among the replicas within %s", haDeadline)
 	}
 	return leader
+}
+
+// candidates are the identities (host name_pid) campaigning in the
+// reconcilers' election, read from fedhub's etcd.
+func (h *haCluster) candidates() []string {
+	h.t.Helper()
+	client, err := clientv3.New(clientv3.Config{Endpoints: h.f.FedhubEtcd.ClientURLs(), DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer func() { _ = client.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	response, err := client.Get(ctx, "/registry/fedhub/leader-election/reconcilers/", clientv3.WithPrefix())
+	if err != nil {
+		h.t.Fatalf("reading the election from etcd: %v", err)
+	}
+	var identities []string
+	for _, kv := range response.Kvs {
+		identities = append(identities, string(kv.Value))
+	}
+	return identities
 }
 
 // createWave creates n FederatedConfigMaps named <prefix>-<i> from 10
