@@ -164,12 +164,35 @@ func (h *Handler) SetTypeConfigs(ftcs []*corev1beta1.FederatedTypeConfig) {
 	h.served.Store(&served)
 	for uid, old := range h.built {
 		if current, ok := kept[uid]; !ok || current.info != old.info {
-			old.info.storage.CustomResource.DestroyFunc()
+			go tearDown(old.info)
 		}
 	}
 	h.built = kept
 	h.updateAggregatedDiscovery(served)
 	klog.V(2).InfoS("Federated types served", "resources", len(served))
+}
+
+// teardownTimeout bounds how long a replaced storage waits for the requests
+// it is serving; twice the server's default request timeout, as
+// apiextensions-apiserver waits for a changed CRD's.
+const teardownTimeout = 2 * time.Minute
+
+// tearDown destroys a storage no longer served once the requests that were
+// already using it are done: destroying it at once failed them with "the
+// client connection is closing" (an FTC's propagation being switched was
+// enough). Watches on it end, and their clients watch again.
+func tearDown(old *servingInfo) {
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		old.inflight.Wait()
+	}()
+	select {
+	case <-drained:
+	case <-time.After(teardownTimeout):
+		klog.InfoS("Requests still use a replaced storage; destroying it anyway", "resource", old.resource.Name)
+	}
+	old.storage.CustomResource.DestroyFunc()
 }
 
 // PublishOpenAPI makes every later change of the served kinds update the
@@ -285,6 +308,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !ok || requestInfo.APIVersion != GroupVersion.Version {
 		h.fail(w, req, notFound)
 		return
+	}
+	if requestInfo.Verb != "watch" {
+		if err := info.inflight.Add(1); err != nil {
+			// The storage was replaced after it was looked up and is being
+			// torn down: serve the request with the one that replaced it.
+			h.ServeHTTP(w, req)
+			return
+		}
+		defer info.inflight.Done()
 	}
 	// A cluster-scoped kind has no namespaced paths; a namespaced kind is
 	// reached across namespaces only to list and watch.

@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	utilwaitgroup "k8s.io/apimachinery/pkg/util/waitgroup"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -56,6 +57,9 @@ type servingInfo struct {
 	templateKnown bool
 	// definition carries the kind's names and schema for the OpenAPI builders.
 	definition *apiextensionsv1.CustomResourceDefinition
+	// inflight counts the requests being served with this storage (watches
+	// aside), so that a replaced storage is destroyed once they are done.
+	inflight *utilwaitgroup.SafeWaitGroup
 }
 
 // dependencies are what every serving info is built with.
@@ -142,6 +146,7 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	}
 
 	return &servingInfo{
+		inflight:   &utilwaitgroup.SafeWaitGroup{},
 		resource:   apiResource,
 		definition: definition,
 		storage:    storage, scope: &scope, status: &statusScope,
