@@ -163,10 +163,18 @@ func hold(ctx context.Context, cfg Config, session *concurrency.Session, validUn
 			return "the lease could not be confirmed in time"
 		case <-next.C:
 			expiry.Stop()
-			until, err := confirm(ctx, cfg.Client, session.Lease(), check)
+			// A question etcd is slow to answer must not outlast the time
+			// already confirmed.
+			timeout := min(check, time.Until(validUntil))
+			if timeout <= 0 {
+				return "the lease could not be confirmed in time"
+			}
+			until, err := confirm(ctx, cfg.Client, session.Lease(), timeout)
 			switch {
 			case errors.Is(err, errLeaseExpired):
 				return "the lease expired"
+			case err != nil && !time.Now().Before(validUntil):
+				return "the lease could not be confirmed in time"
 			case err != nil:
 				klog.FromContext(ctx).V(2).Info("Confirming the election lease failed", "err", err.Error())
 			case until.After(validUntil):

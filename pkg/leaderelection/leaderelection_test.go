@@ -18,6 +18,9 @@ package leaderelection_test
 
 import (
 	"context"
+	"io"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,4 +205,86 @@ func TestAStandbyTakesOverFromALeaderThatVanished(t *testing.T) {
 		t.Errorf("b was elected %s after a vanished, before a's lease could expire", took)
 	}
 	t.Logf("b took over %s after a vanished (lease 2s)", took)
+}
+
+// cuttableProxy forwards TCP connections to target until cut, which closes
+// them all and refuses new ones, as a network partition would.
+type cuttableProxy struct {
+	listener net.Listener
+	mu       sync.Mutex
+	conns    []net.Conn
+	cut      bool
+}
+
+func startProxy(t *testing.T, target string) *cuttableProxy {
+	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttableProxy{listener: listener}
+	t.Cleanup(func() { p.cutOff(); _ = listener.Close() })
+	go func() {
+		for {
+			client, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			p.mu.Lock()
+			if err != nil || p.cut {
+				p.mu.Unlock()
+				_ = client.Close()
+				if server != nil {
+					_ = server.Close()
+				}
+				continue
+			}
+			p.conns = append(p.conns, client, server)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(server, client); _ = server.Close() }()
+			go func() { _, _ = io.Copy(client, server); _ = client.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cuttableProxy) cutOff() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+}
+
+func TestALeaderCutOffFromEtcdStopsBeforeAnotherIsElected(t *testing.T) {
+	url := startEtcd(t)
+	proxy := startProxy(t, strings.TrimPrefix(url, "http://"))
+	var mu sync.Mutex
+	var aStopped, bElected time.Time
+	a := startReplica(t, newClient(t, "http://"+proxy.listener.Addr().String()), "a", 3*time.Second, func(ctx context.Context) {
+		go func() {
+			<-ctx.Done()
+			mu.Lock()
+			aStopped = time.Now()
+			mu.Unlock()
+		}()
+	})
+	waitFor(t, "a leads", 10*time.Second, a.isLeading)
+	b := startReplica(t, newClient(t, url), "b", 3*time.Second, func(context.Context) {
+		mu.Lock()
+		bElected = time.Now()
+		mu.Unlock()
+	})
+	// a can no longer renew its lease, and etcd expires it after the TTL;
+	// a must have stopped by the time b is elected.
+	proxy.cutOff()
+	waitFor(t, "b leads", 15*time.Second, b.isLeading)
+	mu.Lock()
+	defer mu.Unlock()
+	if aStopped.IsZero() || !aStopped.Before(bElected) {
+		t.Fatalf("a stopped at %v, b was elected at %v: two leaders at once", aStopped, bElected)
+	}
+	t.Logf("a stopped %s before b was elected", bElected.Sub(aStopped))
 }
