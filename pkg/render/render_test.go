@@ -25,24 +25,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
-)
 
-// yamlObject decodes YAML the way objects arrive from an API server: through
-// JSON, so integers are int64.
-func yamlObject(t *testing.T, text string) *unstructured.Unstructured {
-	t.Helper()
-	j, err := yaml.YAMLToJSON([]byte(text))
-	if err != nil {
-		t.Fatalf("bad test YAML: %v", err)
-	}
-	obj := map[string]interface{}{}
-	if err := utiljson.Unmarshal(j, &obj); err != nil {
-		t.Fatalf("bad test YAML: %v", err)
-	}
-	return &unstructured.Unstructured{Object: obj}
-}
+	"github.com/fedhub/fedhub/test/objects"
+)
 
 const federatedDeployment = `
 apiVersion: types.kubefed.io/v1beta1
@@ -150,13 +135,13 @@ spec: {a: 1}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fed := yamlObject(t, tt.federated)
+			fed := objects.FromYAML(t, tt.federated)
 			before := fed.DeepCopy()
 			got, err := Render(fed, tt.target, tt.namespaced, "member-1")
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
-			if want := yamlObject(t, tt.want); !reflect.DeepEqual(got.Object, want.Object) {
+			if want := objects.FromYAML(t, tt.want); !reflect.DeepEqual(got.Object, want.Object) {
 				t.Errorf("got  %v\nwant %v", got.Object, want.Object)
 			}
 			if !reflect.DeepEqual(fed.Object, before.Object) {
@@ -251,7 +236,7 @@ func TestRenderOverrides(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fed := yamlObject(t, federatedDeployment)
+			fed := objects.FromYAML(t, federatedDeployment)
 			fed.Object["spec"].(map[string]interface{})["overrides"] = tt.overrides
 			before := fed.DeepCopy()
 			got, err := Render(fed, deploymentGVK, true, "member-1")
@@ -373,7 +358,7 @@ func TestRenderOverrideErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fed := yamlObject(t, federatedDeployment)
+			fed := objects.FromYAML(t, federatedDeployment)
 			fed.Object["spec"].(map[string]interface{})["overrides"] = tt.overrides
 			before := fed.DeepCopy()
 			got, err := Render(fed, deploymentGVK, true, "member-1")
@@ -403,7 +388,7 @@ func TestRenderBadTemplate(t *testing.T) {
 		"labels not an object":   map[string]interface{}{"metadata": map[string]interface{}{"labels": "x"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			fed := yamlObject(t, federatedDeployment)
+			fed := objects.FromYAML(t, federatedDeployment)
 			fed.Object["spec"].(map[string]interface{})["template"] = tmpl
 			if got, err := Render(fed, deploymentGVK, true, "member-1"); err == nil {
 				t.Errorf("got %v, want an error", got.Object)

@@ -339,13 +339,8 @@ func objectJSON(apiVersion, kind, name string) []byte {
 // federatedConfigMapOfSize is a FederatedConfigMap, placed nowhere, whose
 // template holds one value of size bytes.
 func federatedConfigMapOfSize(name string, size int) []byte {
-	return mustJSON(map[string]any{
-		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap", "metadata": map[string]any{"name": name},
-		"spec": map[string]any{
-			"template":  map[string]any{"data": map[string]any{"blob": strings.Repeat("x", size)}},
-			"placement": map[string]any{"clusters": []any{}},
-		},
-	})
+	return mustJSON(federatedConfigMapObject(name, map[string]any{"blob": strings.Repeat("x", size)},
+		map[string]any{"clusters": []any{}}).Object)
 }
 
 func mustJSON(value any) []byte {

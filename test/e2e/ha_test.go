@@ -301,14 +301,20 @@ func (h *haCluster) createWave(prefix string, n int, after func(created int)) []
 	return acknowledged
 }
 
+// haConfigMap is placed on every member, with its name as its data.
 func haConfigMap(name string) *unstructured.Unstructured {
+	object := federatedConfigMapObject(name, map[string]any{"name": name}, map[string]any{"clusterSelector": map[string]any{}})
+	object.SetNamespace(haNamespace)
+	return object
+}
+
+// federatedConfigMapObject is a FederatedConfigMap with the given template
+// data and placement, in no namespace (the client's, when created).
+func federatedConfigMapObject(name string, data, placement map[string]any) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
-		"metadata": map[string]any{"name": name, "namespace": haNamespace},
-		"spec": map[string]any{
-			"template":  map[string]any{"data": map[string]any{"name": name}},
-			"placement": map[string]any{"clusterSelector": map[string]any{}},
-		},
+		"metadata": map[string]any{"name": name},
+		"spec":     map[string]any{"template": map[string]any{"data": data}, "placement": placement},
 	}}
 }
 

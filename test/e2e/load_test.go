@@ -271,14 +271,11 @@ func (c *loadClient) create(ctx context.Context) {
 	name := fmt.Sprintf("c%02d-%04d", c.id, c.created)
 	c.created++
 	data := map[string]string{"client": strconv.Itoa(c.id), "version": "0", "value": strconv.FormatUint(rand.Uint64(), 36)}
-	object := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
-		"metadata": map[string]any{"name": name},
-		"spec":     map[string]any{"placement": map[string]any{"clusters": c.placement}},
-	}}
-	if err := unstructured.SetNestedStringMap(object.Object, data, "spec", "template", "data"); err != nil {
-		panic(err)
+	templateData := map[string]any{}
+	for key, value := range data {
+		templateData[key] = value
 	}
+	object := federatedConfigMapObject(name, templateData, map[string]any{"clusters": c.placement})
 	created, err := c.resource.Create(ctx, object, metav1.CreateOptions{})
 	c.creates++
 	switch c.record("create "+name, err) {

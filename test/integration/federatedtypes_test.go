@@ -72,6 +72,16 @@ func federatedWidget(name string, labels map[string]string) *unstructured.Unstru
 	return widget
 }
 
+// serveWidgets creates the widgets FTC and waits until its federated kind is served.
+func serveWidgets(t *testing.T, server *fedhub) {
+	t.Helper()
+	typeConfigs := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace)
+	if _, err := typeConfigs.Create(context.Background(), widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForDiscovery(t, server, "federatedwidgets", true)
+}
+
 // waitForDiscovery polls until discovery does or does not list resource in types.kubefed.io/v1beta1.
 func waitForDiscovery(t *testing.T, server *fedhub, resource string, listed bool) {
 	t.Helper()
@@ -102,10 +112,7 @@ func TestFederatedTypeFollowsItsTypeConfig(t *testing.T) {
 	defer server.stop()
 	ctx := context.Background()
 	typeConfigs := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace)
-	if _, err := typeConfigs.Create(ctx, widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitForDiscovery(t, server, "federatedwidgets", true)
+	serveWidgets(t, server)
 
 	client, err := dynamic.NewForConfig(server.config)
 	if err != nil {
@@ -268,10 +275,7 @@ func TestFederatedTypeRejectsMalformedSpec(t *testing.T) {
 	server := startFedhub(t, t.TempDir())
 	defer server.stop()
 	ctx := context.Background()
-	if _, err := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace).Create(ctx, widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitForDiscovery(t, server, "federatedwidgets", true)
+	serveWidgets(t, server)
 	client, err := dynamic.NewForConfig(server.config)
 	if err != nil {
 		t.Fatal(err)
@@ -458,10 +462,7 @@ func TestTemplatesAreCheckedAgainstTheTarget(t *testing.T) {
 		t.Error("the clusterSelector next to a null was dropped")
 	}
 
-	if _, err := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace).Create(ctx, widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitForDiscovery(t, server, "federatedwidgets", true)
+	serveWidgets(t, server)
 	recorder := &warningRecorder{}
 	config := *server.config
 	config.WarningHandlerWithContext = nil

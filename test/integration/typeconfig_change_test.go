@@ -40,11 +40,8 @@ func TestRequestsSurviveTypeConfigChanges(t *testing.T) {
 	server := startFedhub(t, t.TempDir())
 	defer server.stop()
 	ctx := context.Background()
+	serveWidgets(t, server)
 	typeConfigs := server.client.CoreV1beta1().FederatedTypeConfigs(federationNamespace)
-	if _, err := typeConfigs.Create(ctx, widgetTypeConfig(), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitForDiscovery(t, server, "federatedwidgets", true)
 	config := rest.CopyConfig(server.config)
 	config.QPS, config.Burst = 1000, 1000
 	client, err := dynamic.NewForConfig(config)

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/fedhub/fedhub/pkg/render"
+	"github.com/fedhub/fedhub/test/objects"
 )
 
 const desiredDeployment = `
@@ -140,7 +141,7 @@ func TestDiffers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			desired, live := yamlObject(t, desiredDeployment), yamlObject(t, liveDeployment)
+			desired, live := objects.FromYAML(t, desiredDeployment), objects.FromYAML(t, liveDeployment)
 			tt.edit(desired.Object, live.Object)
 			desiredBefore, liveBefore := desired.DeepCopy(), live.DeepCopy()
 			if got := Differs(desired, live); got != tt.want {
@@ -154,7 +155,7 @@ func TestDiffers(t *testing.T) {
 }
 
 func TestDiffersAfterRenderAndRetain(t *testing.T) {
-	fed := yamlObject(t, federatedDeployment)
+	fed := objects.FromYAML(t, federatedDeployment)
 	desired, err := render.Render(fed, deploymentGVK, true, "member-1")
 	if err != nil {
 		t.Fatal(err)

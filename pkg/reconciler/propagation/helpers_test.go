@@ -17,28 +17,8 @@ limitations under the License.
 package propagation
 
 import (
-	"testing"
-
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
 )
-
-// yamlObject decodes YAML as objects arrive from an API server: through
-// JSON, so integers are int64.
-func yamlObject(t *testing.T, text string) *unstructured.Unstructured {
-	t.Helper()
-	j, err := yaml.YAMLToJSON([]byte(text))
-	if err != nil {
-		t.Fatalf("bad test YAML: %v", err)
-	}
-	obj := map[string]interface{}{}
-	if err := utiljson.Unmarshal(j, &obj); err != nil {
-		t.Fatalf("bad test YAML: %v", err)
-	}
-	return &unstructured.Unstructured{Object: obj}
-}
 
 var deploymentGVK = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
 

@@ -19,6 +19,8 @@ package propagation
 import (
 	"reflect"
 	"testing"
+
+	"github.com/fedhub/fedhub/test/objects"
 )
 
 func TestRetain(t *testing.T) {
@@ -141,10 +143,10 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			desired, live := yamlObject(t, tt.desired), yamlObject(t, tt.live)
+			desired, live := objects.FromYAML(t, tt.desired), objects.FromYAML(t, tt.live)
 			before := live.DeepCopy()
 			Retain(desired, live, tt.retainReplicas)
-			if want := yamlObject(t, tt.want); !reflect.DeepEqual(desired.Object, want.Object) {
+			if want := objects.FromYAML(t, tt.want); !reflect.DeepEqual(desired.Object, want.Object) {
 				t.Errorf("got  %v\nwant %v", desired.Object, want.Object)
 			}
 			if !reflect.DeepEqual(live.Object, before.Object) {

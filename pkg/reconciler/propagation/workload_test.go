@@ -21,8 +21,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
+
+	"github.com/fedhub/fedhub/test/objects"
 )
 
 func TestSummarize(t *testing.T) {
@@ -63,16 +63,7 @@ func TestSummarize(t *testing.T) {
 			for cluster, manifest := range tt.members {
 				members[cluster] = nil
 				if manifest != "" {
-					// As the API server's JSON decodes: integers are int64.
-					data, err := yaml.YAMLToJSON([]byte(manifest))
-					if err != nil {
-						t.Fatal(err)
-					}
-					obj := map[string]any{}
-					if err := utiljson.Unmarshal(data, &obj); err != nil {
-						t.Fatal(err)
-					}
-					members[cluster] = &unstructured.Unstructured{Object: obj}
+					members[cluster] = objects.FromYAML(t, manifest)
 				}
 			}
 			got := summarize(tt.target, members)

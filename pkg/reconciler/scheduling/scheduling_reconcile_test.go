@@ -29,21 +29,13 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	"github.com/fedhub/fedhub/pkg/scheduling/planner"
+	"github.com/fedhub/fedhub/test/objects"
 )
 
 func workload(t *testing.T, spec string) *unstructured.Unstructured {
 	t.Helper()
 	manifest := "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedDeployment\nmetadata: {name: web, namespace: shop}\nspec:\n" + spec
-	// Decoded as an informer decodes it: integers are int64.
-	json, err := yaml.YAMLToJSON([]byte(manifest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(json); err != nil {
-		t.Fatal(err)
-	}
-	return obj
+	return objects.FromYAML(t, manifest)
 }
 
 func TestApplyPlan(t *testing.T) {
