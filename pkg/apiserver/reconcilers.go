@@ -98,18 +98,23 @@ func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIS
 	if enabled == (enabledControllers{}) {
 		return nil
 	}
-	var started atomic.Bool
+	// The post-start hook's context ends only once the HTTP server stops,
+	// which waits for the pre-shutdown hooks: the pre-shutdown hook itself
+	// cancels the reconcilers, then waits for them to stop and for the
+	// election to be given up, so that a standby takes over at once.
+	var cancelRun atomic.Pointer[context.CancelFunc]
 	stopped := make(chan struct{})
 	if err := server.AddPostStartHook("fedhub-reconcilers", func(hookContext genericapiserver.PostStartHookContext) error {
-		started.Store(true)
+		ctx, cancel := context.WithCancel(hookContext)
+		cancelRun.Store(&cancel)
 		run := func(ctx context.Context) error {
 			return c.runReconcilers(ctx, hookContext.LoopbackClientConfig, enabled)
 		}
 		if c.LeaderElection == nil {
 			go func() {
 				defer close(stopped)
-				if err := run(hookContext); err != nil {
-					klog.FromContext(hookContext).Error(err, "Starting the reconcilers failed")
+				if err := run(ctx); err != nil {
+					klog.FromContext(ctx).Error(err, "Starting the reconcilers failed")
 				}
 			}()
 			return nil
@@ -123,28 +128,30 @@ func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIS
 		go func() {
 			defer close(stopped)
 			defer func() { _ = client.Close() }()
-			leaderelection.Run(hookContext, leaderelection.Config{Client: client, Key: c.LeaderElection.Key,
+			leaderelection.Run(ctx, leaderelection.Config{Client: client, Key: c.LeaderElection.Key,
 				Identity: leaderelection.DefaultIdentity(), LeaseDuration: c.LeaderElection.LeaseDuration}, run)
 		}()
 		return nil
 	}); err != nil {
 		return err
 	}
-	// The post-start hook's context ends when shutdown begins; wait here for
-	// the reconcilers to stop and the election to be given up, so that a
-	// standby takes over before this replica is gone.
 	return server.AddPreShutdownHook("fedhub-reconcilers", func() error {
-		if !started.Load() {
+		cancel := cancelRun.Load()
+		if cancel == nil {
 			return nil
 		}
+		(*cancel)()
 		select {
 		case <-stopped:
 		case <-time.After(resignTimeout):
-			klog.Warning("The reconcilers did not stop in time; the election lease will expire by itself")
+			klog.Warning(reconcilersNotStoppedWarning)
 		}
 		return nil
 	})
 }
+
+// reconcilersNotStoppedWarning is logged when shutting down gave up waiting for the reconcilers.
+const reconcilersNotStoppedWarning = "The reconcilers did not stop in time; the election lease will expire by itself"
 
 // newEtcdClient reaches the etcd the storage uses, with its TLS files.
 func newEtcdClient(transport storagebackend.TransportConfig) (*clientv3.Client, error) {

@@ -19,6 +19,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -133,6 +134,13 @@ func TestHighAvailability(t *testing.T) {
 		// that just vanished would leave its candidacy for up to the lease.
 		if candidates := h.candidates(); slices.ContainsFunc(candidates, func(c string) bool { return strings.HasSuffix(c, identity) }) {
 			t.Errorf("the stopped leader's candidacy is still in etcd after it exited: %v", candidates)
+		}
+		// Shutting down stops the reconcilers itself; it must not fall back
+		// to giving up on them, which delays the handover and the exit.
+		if log, err := os.ReadFile(stopping.LogPath); err != nil {
+			t.Error(err)
+		} else if strings.Contains(string(log), "did not stop in time") {
+			t.Errorf("the leader gave up waiting for its reconcilers on SIGTERM (see %s)", stopping.LogPath)
 		}
 		h.waitForOneLeader(leader)
 		if err := stopping.Restart(ctx, f.Host); err != nil {
