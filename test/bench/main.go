@@ -27,9 +27,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
@@ -107,7 +109,10 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	// Ctrl-C or SIGTERM ends the run, and the deferred Stop below still
+	// stops every process the run started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	started := time.Now()
 	logf("starting a host, %d members and fedhub in %s", o.members, dir)
 	f, err := framework.StartFederation(ctx, framework.FederationOptions{

@@ -173,6 +173,7 @@ func (b *bench) baseline(ctx context.Context, r *Results) error {
 		})
 		return time.Since(start), err
 	}
+	cpuBefore := b.cpuNow()
 	elapsed, err := write(1, func(r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
 		_, err := r.Create(ctx, obj, metav1.CreateOptions{})
 		return err
@@ -180,6 +181,7 @@ func (b *bench) baseline(ctx context.Context, r *Results) error {
 	if err != nil {
 		return err
 	}
+	r.BaselineCPU = b.cpuNow().minus(cpuBefore)
 	r.BaselineObjectsPerSecond = float64(total) / elapsed.Seconds()
 	logf("  direct creates: %d objects in %s", total, elapsed.Round(time.Millisecond))
 	elapsed, err = write(2, func(r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
@@ -207,7 +209,7 @@ func (b *bench) baseline(ctx context.Context, r *Results) error {
 func (b *bench) memberWatches(ctx context.Context) ([]*objectWatch, error) {
 	var watches []*objectWatch
 	for _, member := range b.memberMetadata {
-		w, err := watchObjects(ctx, member, b.kind.target, namespace, "kubefed.io/managed=true")
+		w, err := watchObjects(ctx, member, b.kind.target, namespace, managedSelector)
 		if err != nil {
 			for _, w := range watches {
 				w.stop()
@@ -249,18 +251,21 @@ func propagated(obj *unstructured.Unstructured) bool {
 	return false
 }
 
-// burst creates N federated objects at once and waits until every member
-// has every object and every status says so.
+// burst creates N federated objects at once and waits until every status
+// says they are propagated and every member has every object. It watches
+// fedhub only and lists the members once the statuses are done: watching
+// the members too would cost them CPU that the baseline does not pay.
 func (b *bench) burst(ctx context.Context, r *Results) error {
-	watches, err := b.memberWatches(ctx)
+	statuses, err := watchPropagation(ctx, b.fedhub, b.kind.federated, namespace)
 	if err != nil {
 		return err
 	}
-	defer stopAll(watches)
+	defer statuses.stop()
 	b.rssBefore = rss(b.f.Fedhub.PID())
 	if b.o.profile != "" {
 		go b.profileFedhub(ctx, b.o.profile)
 	}
+	cpuBefore := b.cpuNow()
 	start := time.Now()
 	if err := parallel(len(b.names), 64, func(i int) error {
 		_, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Create(ctx, b.kind.federatedObject(namespace, b.names[i], 1), metav1.CreateOptions{})
@@ -270,28 +275,34 @@ func (b *bench) burst(ctx context.Context, r *Results) error {
 	}
 	created := time.Since(start)
 	n := len(b.names)
-	err = waitUntil(ctx, deadline, "burst: every member object", func() bool {
-		for _, w := range watches {
-			if w.size() < n {
-				return false
-			}
-		}
-		return true
-	}, watches...)
-	if err != nil {
+	if err := waitUntil(ctx, deadline, "burst: every status current", func() bool { return statuses.count() >= n }, statuses); err != nil {
 		return err
 	}
-	if err := b.waitStatuses(ctx, n); err != nil {
+	statusesDone := time.Since(start)
+	if err := waitUntil(ctx, deadline, "burst: every member object", func() bool { return b.membersHold(ctx, n) }); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
+	r.BurstCPU = b.cpuNow().minus(cpuBefore)
 	r.BurstSeconds = elapsed.Seconds()
 	r.BurstObjectsPerSecond = float64(n*len(b.members)) / elapsed.Seconds()
-	logf("  %d federated objects created in %s; %d member objects converged in %s", n, created.Round(time.Millisecond),
-		n*len(b.members), elapsed.Round(time.Millisecond))
+	logf("  %d federated objects created in %s; every status current in %s; %d member objects present in %s", n, created.Round(time.Millisecond),
+		statusesDone.Round(time.Millisecond), n*len(b.members), elapsed.Round(time.Millisecond))
 	r.RSSBytes = rss(b.f.Fedhub.PID())
 	r.RSSBytesPerObject = float64(r.RSSBytes-b.rssBefore) / float64(n)
 	return nil
+}
+
+// membersHold tells whether every member holds at least n managed objects
+// of the kind in the benchmark's namespace, by listing their metadata.
+func (b *bench) membersHold(ctx context.Context, n int) bool {
+	for _, member := range b.memberMetadata {
+		list, err := member.Resource(b.kind.target).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: managedSelector})
+		if err != nil || len(list.Items) < n {
+			return false
+		}
+	}
+	return true
 }
 
 // pacedLatency creates objects one at a time at a low rate and measures,
@@ -324,7 +335,7 @@ func (b *bench) pacedLatency(ctx context.Context, r *Results) error {
 			}
 		}
 		return true
-	}, watches...)
+	}, sources(watches)...)
 	if err != nil {
 		return err
 	}
@@ -375,7 +386,7 @@ func (b *bench) updateWave(ctx context.Context, r *Results) error {
 			}
 		}
 		return true
-	}, watches...)
+	}, sources(watches)...)
 	if err != nil {
 		return err
 	}
@@ -397,7 +408,11 @@ func (b *bench) steadyState(ctx context.Context, r *Results) error {
 	}
 	defer stopAll(watches)
 	cpuBefore := cpuSeconds(b.f.Fedhub.PID())
-	time.Sleep(b.o.steady) // the scenario is the quiet window itself
+	select { // the scenario is the quiet window itself
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(b.o.steady):
+	}
 	r.SteadyFedhubCPUSeconds = cpuSeconds(b.f.Fedhub.PID()) - cpuBefore
 	r.SteadyMemberWrites = writes(watches)
 	r.SteadySeconds = b.o.steady.Seconds()
@@ -431,19 +446,25 @@ func (b *bench) restart(ctx context.Context, r *Results) error {
 		return err
 	}
 	defer stopAll(watches)
+	// Every federated object the earlier scenarios left must be reconciled
+	// again; without them (e.g. -scenarios restart) there are none.
+	stored, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	want := len(stored.Items)
 	start := time.Now()
 	if err := b.f.Fedhub.Restart(ctx, b.f.Host); err != nil {
 		return err
 	}
 	b.fedhub = unthrottled(b.f.Fedhub.AdminConfig(b.f.Host))
-	want := len(b.names) + len(b.paced)
-	ticker := time.NewTicker(100 * time.Millisecond)
-	defer ticker.Stop()
-	for done := 0; done < want; <-ticker.C {
-		if time.Since(start) > deadline {
-			return fmt.Errorf("only %d of %d objects reconciled after the restart", done, want)
-		}
+	done := 0
+	err = waitUntil(ctx, deadline, "every object reconciled after the restart", func() bool {
 		done = b.reconciled(ctx)
+		return done >= want
+	})
+	if err != nil {
+		return fmt.Errorf("%d of %d objects reconciled: %w", done, want, err)
 	}
 	r.RestartSeconds = time.Since(start).Seconds()
 	r.RestartMemberWrites = writes(watches)
@@ -477,7 +498,7 @@ func (b *bench) deleteWave(ctx context.Context, r *Results) error {
 			}
 		}
 		return true
-	}, watches...)
+	}, sources(watches)...)
 	if err != nil {
 		return err
 	}
@@ -518,6 +539,16 @@ func cpuSeconds(pid int) float64 {
 	user, _ := strconv.ParseFloat(fields[11], 64)
 	system, _ := strconv.ParseFloat(fields[12], 64)
 	return (user + system) / clockTicks
+}
+
+// cpuNow reads the CPU seconds every component has used so far.
+func (b *bench) cpuNow() cpuUse {
+	use := cpuUse{Fedhub: cpuSeconds(b.f.Fedhub.PID()), Host: cpuSeconds(b.f.Host.APIServerPID()),
+		Etcd: cpuSeconds(b.f.Etcd.PID()), Client: cpuSeconds(os.Getpid())}
+	for _, m := range b.f.Members {
+		use.Members += cpuSeconds(m.APIServerPID())
+	}
+	return use
 }
 
 // profileFedhub saves a 10-second CPU profile of fedhub, e.g. of the burst.

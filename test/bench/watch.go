@@ -23,8 +23,10 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -35,20 +37,48 @@ import (
 // decoding must cost the machine little), recording when each was first
 // seen, what each holds now, and how many writes happened.
 type objectWatch struct {
+	notifier
 	mu        sync.Mutex
 	firstSeen map[string]time.Time
 	objects   map[string]*metav1.PartialObjectMetadata
 	writes    int
-	changed   chan struct{}
 	cancel    context.CancelFunc
 }
+
+// notifier tells waitUntil that something it waits on may have changed.
+type notifier struct{ changed chan struct{} }
+
+func newNotifier() notifier { return notifier{changed: make(chan struct{}, 1)} }
+
+func (n notifier) notify() {
+	select {
+	case n.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (n notifier) changes() <-chan struct{} { return n.changed }
+
+// changeSource is anything waitUntil can hear changes from.
+type changeSource interface{ changes() <-chan struct{} }
+
+func sources(watches []*objectWatch) []changeSource {
+	out := make([]changeSource, 0, len(watches))
+	for _, w := range watches {
+		out = append(out, w)
+	}
+	return out
+}
+
+// managedSelector selects the member objects the federation manages.
+const managedSelector = "kubefed.io/managed=true"
 
 // watchObjects starts following resource in namespace, from now on (the
 // namespace is expected to be empty or its objects already known not to matter).
 func watchObjects(ctx context.Context, client metadata.Interface, resource schema.GroupVersionResource, namespace, labelSelector string) (*objectWatch, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &objectWatch{firstSeen: map[string]time.Time{}, objects: map[string]*metav1.PartialObjectMetadata{},
-		changed: make(chan struct{}, 1), cancel: cancel}
+	w := &objectWatch{notifier: newNotifier(), firstSeen: map[string]time.Time{}, objects: map[string]*metav1.PartialObjectMetadata{},
+		cancel: cancel}
 	resources := client.Resource(resource).Namespace(namespace)
 	list, err := resources.List(ctx, metav1.ListOptions{LabelSelector: labelSelector})
 	if err != nil {
@@ -60,31 +90,40 @@ func watchObjects(ctx context.Context, client metadata.Interface, resource schem
 		w.objects[list.Items[i].GetName()] = &list.Items[i]
 		w.firstSeen[list.Items[i].GetName()] = now
 	}
-	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), &cache.ListWatch{
-		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
-			options.LabelSelector = labelSelector
-			return resources.Watch(ctx, options)
-		},
-	})
-	if err != nil {
+	if err := follow(ctx, list.GetResourceVersion(), func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+		options.LabelSelector = labelSelector
+		return resources.Watch(ctx, options)
+	}, w.record); err != nil {
 		cancel()
 		return nil, err
 	}
-	go func() {
-		defer watcher.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case event, ok := <-watcher.ResultChan():
-				if !ok {
-					return
-				}
-				w.record(event, time.Now())
-			}
-		}
-	}()
 	return w, nil
+}
+
+// follow watches from resourceVersion on, through watchFunc and across
+// broken connections, handing every event to record until ctx ends.
+func follow(ctx context.Context, resourceVersion string, watchFunc cache.WatchFuncWithContext, record func(watch.Event, time.Time)) error {
+	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, resourceVersion, &cache.ListWatch{WatchFuncWithContext: watchFunc})
+	if err != nil {
+		return err
+	}
+	go consume(ctx, watcher, record)
+	return nil
+}
+
+func consume(ctx context.Context, watcher watch.Interface, record func(watch.Event, time.Time)) {
+	defer watcher.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case event, ok := <-watcher.ResultChan():
+			if !ok {
+				return
+			}
+			record(event, time.Now())
+		}
+	}
 }
 
 func (w *objectWatch) record(event watch.Event, at time.Time) {
@@ -106,10 +145,7 @@ func (w *objectWatch) record(event watch.Event, at time.Time) {
 		delete(w.objects, name)
 	}
 	w.mu.Unlock()
-	select {
-	case w.changed <- struct{}{}:
-	default:
-	}
+	w.notify()
 }
 
 // count returns how many objects satisfy ok now.
@@ -147,19 +183,80 @@ func (w *objectWatch) writeCount() int {
 
 func (w *objectWatch) stop() { w.cancel() }
 
+// propagationWatch follows the federated objects of one resource in one
+// namespace of fedhub and knows which say their generation is propagated. One
+// watch of fedhub costs the machine less than watching every member.
+type propagationWatch struct {
+	notifier
+	mu         sync.Mutex
+	propagated map[string]bool
+	cancel     context.CancelFunc
+}
+
+func watchPropagation(ctx context.Context, client dynamic.Interface, resource schema.GroupVersionResource, namespace string) (*propagationWatch, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &propagationWatch{notifier: newNotifier(), propagated: map[string]bool{}, cancel: cancel}
+	resources := client.Resource(resource).Namespace(namespace)
+	list, err := resources.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	for i := range list.Items {
+		w.propagated[list.Items[i].GetName()] = propagated(&list.Items[i])
+	}
+	if err := follow(ctx, list.GetResourceVersion(), func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+		return resources.Watch(ctx, options)
+	}, w.record); err != nil {
+		cancel()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *propagationWatch) record(event watch.Event, _ time.Time) {
+	obj, ok := event.Object.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	if event.Type == watch.Deleted {
+		delete(w.propagated, obj.GetName())
+	} else {
+		w.propagated[obj.GetName()] = propagated(obj)
+	}
+	w.mu.Unlock()
+	w.notify()
+}
+
+// count is how many objects say their generation is propagated.
+func (w *propagationWatch) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, ok := range w.propagated {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *propagationWatch) stop() { w.cancel() }
+
 // waitUntil polls done whenever a watch reports a change, and every 100 ms,
 // until it holds or the deadline passes.
-func waitUntil(ctx context.Context, deadline time.Duration, what string, done func() bool, watches ...*objectWatch) error {
+func waitUntil(ctx context.Context, deadline time.Duration, what string, done func() bool, sources ...changeSource) error {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	changed := make(chan struct{}, 1)
-	for _, w := range watches {
+	for _, source := range sources {
 		go func() {
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-w.changed:
+				case <-source.changes():
 					select {
 					case changed <- struct{}{}:
 					default:

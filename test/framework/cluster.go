@@ -257,3 +257,8 @@ func WriteKubeconfig(path, clusterName string, config *rest.Config) error {
 	kubeconfig.CurrentContext = clusterName
 	return clientcmd.WriteToFile(*kubeconfig, path)
 }
+
+// APIServerPID is the process ID of the cluster's kube-apiserver.
+func (c *Cluster) APIServerPID() int {
+	return c.processes[0].PID()
+}
