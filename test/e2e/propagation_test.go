@@ -161,11 +161,22 @@ func TestPropagation(t *testing.T) {
 		if out, _ := memberGet("member-2", "configmap", "not-adopted", "-n", "propagation-e2e", "-o", `jsonpath={.data.color} managed={.metadata.labels.kubefed\.io/managed}`)(); out != "old managed=" {
 			t.Errorf("the existing ConfigMap was changed although adoption is disabled: %q", out)
 		}
+		// Turning adoption back on applies to the object already reported,
+		// without a restart or a change to the object.
+		setAdoption(t, "Enabled")
+		eventually(t, "the existing ConfigMap is adopted", memberGet("member-2", "configmap", "not-adopted", "-n", "propagation-e2e", "-o",
+			`jsonpath={.data.color} managed={.metadata.labels.kubefed\.io/managed}`), "new managed=true")
+		eventually(t, "the adoption is reported", func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedconfigmap", "not-adopted", "-n", "propagation-e2e", "-o",
+				`jsonpath={.status.clusters[?(@.name=="member-2")].status}{.status.conditions[?(@.type=="Propagation")].status}`)
+			return out, err == nil
+		}, "True")
 	})
 
-	t.Run("a restart of fedhub updates no member object", func(t *testing.T) {
+	t.Run("a restart of fedhub updates no member object and no status", func(t *testing.T) {
 		f := sharedFederation(t)
 		before := managedVersions(t, f)
+		federatedBefore := federatedVersions(t)
 		if err := f.Fedhub.Restart(context.Background(), f.Host); err != nil {
 			t.Fatal(err)
 		}
@@ -186,6 +197,14 @@ func TestPropagation(t *testing.T) {
 		}
 		if len(before) < 5 {
 			t.Errorf("only %d managed member objects were compared: %v", len(before), before)
+		}
+		// A reconcile that ran before a member's cache had filled would have
+		// reported CachedRetrievalFailed, then rewritten the status once more.
+		federatedAfter := federatedVersions(t)
+		for object, version := range federatedBefore {
+			if federatedAfter[object] != version {
+				t.Errorf("%s was written after the restart: resourceVersion %s, was %s", object, federatedAfter[object], version)
+			}
 		}
 	})
 
@@ -293,6 +312,22 @@ func managedVersions(t *testing.T, f *framework.Federation) map[string]string {
 				name, version, _ := strings.Cut(line, "=")
 				versions[member.Name+" "+kind+" "+name] = version
 			}
+		}
+	}
+	return versions
+}
+
+// federatedVersions is the resourceVersion of every federated object the
+// propagation tests made, read through the host, by type and name.
+func federatedVersions(t *testing.T) map[string]string {
+	t.Helper()
+	versions := map[string]string{}
+	for _, federated := range []string{"federatednamespaces", "federatedconfigmaps", "federatedsecrets"} {
+		out := mustKubectlAs(t, hostKubeconfig(), "get", federated, "-n", "propagation-e2e", "-o",
+			`jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`)
+		for _, line := range strings.Fields(out) {
+			name, version, _ := strings.Cut(line, "=")
+			versions[federated+" "+name] = version
 		}
 	}
 	return versions

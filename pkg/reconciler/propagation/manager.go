@@ -103,7 +103,35 @@ func NewManager(namespace string, fedhub dynamic.Interface, typeStatus fedclient
 	}); err != nil {
 		return nil, err
 	}
+	// Turning adoption on or off applies to objects already reconciled: one
+	// that found its member object there, unmanaged, is adopted now.
+	settingsChanged := func(any) { m.enqueueAll() }
+	if _, err := configs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: settingsChanged, DeleteFunc: settingsChanged,
+		UpdateFunc: func(old, obj any) {
+			if adoption(old.(*corev1beta1.KubeFedConfig)) != adoption(obj.(*corev1beta1.KubeFedConfig)) {
+				m.enqueueAll()
+			}
+		},
+	}); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// enqueueAll queues every object of every running type. It does so without
+// holding the manager's lock: queuing a FederatedNamespace calls back into
+// the manager (namespaceChanged).
+func (m *Manager) enqueueAll() {
+	m.mu.Lock()
+	controllers := make([]*TypeController, 0, len(m.running))
+	for _, r := range m.running {
+		controllers = append(controllers, r.controller)
+	}
+	m.mu.Unlock()
+	for _, controller := range controllers {
+		controller.EnqueueAll()
+	}
 }
 
 // changed asks Run to bring the controllers and FTC statuses in line again.
@@ -273,7 +301,15 @@ func (m *Manager) namespaceChanged(namespace string) {
 // adoptResources follows KubeFedConfig kubefed's syncController.adoptResources (default Enabled).
 func (m *Manager) adoptResources() bool {
 	config, err := m.configs.KubeFedConfigs(m.namespace).Get("kubefed")
-	if err != nil || config.Spec.SyncController == nil || config.Spec.SyncController.AdoptResources == nil {
+	if err != nil {
+		return true
+	}
+	return adoption(config)
+}
+
+// adoption is whether a KubeFedConfig lets propagation adopt existing objects.
+func adoption(config *corev1beta1.KubeFedConfig) bool {
+	if config.Spec.SyncController == nil || config.Spec.SyncController.AdoptResources == nil {
 		return true
 	}
 	return *config.Spec.SyncController.AdoptResources != corev1beta1.AdoptResourcesDisabled

@@ -17,6 +17,7 @@ limitations under the License.
 package propagation
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -35,7 +36,7 @@ var (
 	}, []string{"type"})
 	reconcilesTotal = metrics.NewCounterVec(&metrics.CounterOpts{
 		Namespace: "fedhub", Subsystem: "propagation", Name: "reconciles_total",
-		Help:           "Reconciles of federated objects, by federated type and result (success or error).",
+		Help:           "Reconciles of federated objects, by federated type and result (success, error, or waiting for a member's cache to fill).",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"type", "result"})
 	memberOperations = metrics.NewCounterVec(&metrics.CounterOpts{
@@ -75,7 +76,10 @@ func observeMemberOperation(cluster, targetType, verb string, err error) {
 }
 
 func result(err error) string {
-	if err != nil {
+	switch {
+	case errors.Is(err, errMemberSyncing):
+		return "waiting"
+	case err != nil:
 		return "error"
 	}
 	return "success"

@@ -19,6 +19,7 @@ package propagation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ type TypeController struct {
 	// statusWritten is, per federated object, the resourceVersion of the
 	// status fedhub last wrote.
 	statusWritten map[string]string
+	// waiting are the federated objects whose reconcile waits for a member
+	// cache to fill; they are queued again when one has.
+	waiting map[string]bool
 	// onChange, when set, hears of every federated object that changed, by namespace.
 	onChange func(namespace string)
 }
@@ -81,8 +85,17 @@ type NamespacePlacement func(namespace string) (federatedNamespace *unstructured
 // Settings are the KubeFedConfig's choices that propagation follows.
 type Settings func() (adoptResources bool)
 
+// memberSyncGrace is how long a reconcile waits for a new member cache to
+// fill before it reports the cluster's objects as not retrievable.
+var memberSyncGrace = 30 * time.Second
+
+// errMemberSyncing says that a member's cache is still filling: what it holds
+// says nothing yet about what the member holds.
+var errMemberSyncing = errors.New("the member's cache is still filling")
+
 // memberInformer caches the managed objects of the type in one member.
 type memberInformer struct {
+	started     time.Time
 	fingerprint string
 	client      dynamic.Interface
 	lister      cache.GenericLister
@@ -275,8 +288,48 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 		DeleteFunc: handler,
 	})
 	go informer.Informer().RunWithContext(ctx)
-	return &memberInformer{fingerprint: cluster.Fingerprint, client: cluster.Client, lister: informer.Lister(),
+	go func() {
+		// Reconciles that found the cache filling wait for it; past the
+		// grace they run again and report what they cannot know.
+		waitCtx, stop := context.WithTimeout(ctx, memberSyncGrace)
+		defer stop()
+		cache.WaitForCacheSync(waitCtx.Done(), informer.Informer().HasSynced)
+		if ctx.Err() == nil {
+			c.enqueueWaiting()
+		}
+	}()
+	return &memberInformer{started: time.Now(), fingerprint: cluster.Fingerprint, client: cluster.Client, lister: informer.Lister(),
 		synced: informer.Informer().HasSynced, cancel: cancel}
+}
+
+// wait notes that the reconcile of key waits for a member cache. A cache
+// that filled (or ran out of grace) since the reconcile looked has already
+// queued the waiting objects: then key is queued at once.
+func (c *TypeController) wait(key string) {
+	c.mu.Lock()
+	if c.waiting == nil {
+		c.waiting = map[string]bool{}
+	}
+	c.waiting[key] = true
+	filling := false
+	for _, m := range c.members {
+		filling = filling || !m.synced() && time.Since(m.started) < memberSyncGrace
+	}
+	c.mu.Unlock()
+	if !filling {
+		c.enqueueWaiting()
+	}
+}
+
+// enqueueWaiting queues the objects waiting for a member cache.
+func (c *TypeController) enqueueWaiting() {
+	c.mu.Lock()
+	waiting := c.waiting
+	c.waiting = nil
+	c.mu.Unlock()
+	for key := range waiting {
+		c.queue.Add(key)
+	}
 }
 
 // member returns the informer of a cluster, if it runs and has synced.
@@ -288,7 +341,10 @@ func (c *TypeController) member(name string) (*memberInformer, error) {
 		return nil, fmt.Errorf("no client for cluster %s", name)
 	}
 	if !m.synced() {
-		return nil, fmt.Errorf("the cache of cluster %s has not synced yet", name)
+		if time.Since(m.started) < memberSyncGrace {
+			return nil, errMemberSyncing
+		}
+		return nil, fmt.Errorf("the cache of cluster %s has not synced in %s", name, memberSyncGrace)
 	}
 	return m, nil
 }
@@ -303,6 +359,10 @@ func (c *TypeController) processNext(ctx context.Context) bool {
 	requeue, err := c.reconcile(ctx, key)
 	observeReconcile(c.federated.Resource, started, err)
 	switch {
+	case errors.Is(err, errMemberSyncing):
+		// Queued again once the member's cache has filled.
+		c.queue.Forget(key)
+		c.wait(key)
 	case err != nil:
 		klog.FromContext(ctx).V(2).Info("Reconcile failed; retrying with backoff", "key", key, "err", err.Error())
 		c.queue.AddRateLimited(key)

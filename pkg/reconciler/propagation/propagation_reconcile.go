@@ -19,6 +19,7 @@ package propagation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -64,6 +65,10 @@ func isNamespaceKind(gvk schema.GroupVersionKind) bool {
 	return gvk.Group == "" && gvk.Kind == "Namespace"
 }
 
+// memberSyncing is syncCluster's outcome for a member whose cache is still
+// filling; it never reaches a status.
+const memberSyncing = "memberSyncing"
+
 // reconcile brings the members in line with one federated object and
 // reports how that went in its status.
 func (c *TypeController) reconcile(ctx context.Context, key string) (time.Duration, error) {
@@ -91,19 +96,27 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	writes := &memberWrites{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	syncing := false
 	for _, cluster := range clusters {
 		isPlaced := placed[cluster.Name]
 		wg.Go(func() {
 			outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced, writes)
+			mu.Lock()
+			defer mu.Unlock()
+			syncing = syncing || outcome == memberSyncing
 			if isPlaced {
-				mu.Lock()
 				outcomes[cluster.Name], members[cluster.Name] = outcome, member
-				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	c.recordWrites(fed, writes)
+	if syncing {
+		// A status now would report objects missing that may well be there,
+		// and a member object where it is no longer placed would stay: wait
+		// for the member's cache instead.
+		return 0, errMemberSyncing
+	}
 	var workload *workloadSummary
 	if isWorkload(c.targetKind) {
 		workload = summarize(c.targetKind, members)
@@ -195,6 +208,9 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 		return ClusterNotReady, nil
 	}
 	m, err := c.member(cluster.Name)
+	if errors.Is(err, errMemberSyncing) {
+		return memberSyncing, nil
+	}
 	if err != nil {
 		logger.V(4).Info("No member cache yet", "err", err.Error())
 		return CachedRetrievalFailed, nil
@@ -481,6 +497,10 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 	for _, cluster := range c.clusters.Clusters() {
 		wg.Go(func() {
 			m, err := c.member(cluster.Name)
+			if cluster.Ready && errors.Is(err, errMemberSyncing) {
+				note(&waiting, cluster.Name)
+				return
+			}
 			if !cluster.Ready || err != nil {
 				note(&unreachable, cluster.Name)
 				return
