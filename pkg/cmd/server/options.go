@@ -205,6 +205,10 @@ func (o *Options) ServerURL() string {
 	return "https://" + net.JoinHostPort(host, strconv.Itoa(o.RecommendedOptions.SecureServing.BindPort))
 }
 
+// shutdownWatchTerminationGracePeriod bounds how long shutting down waits
+// for the watches it ends to drain.
+const shutdownWatchTerminationGracePeriod = 2 * time.Second
+
 // Config builds the server configuration. Etcd must already be reachable at
 // the configured servers (see StartEmbeddedEtcd).
 func (o *Options) Config() (*apiserver.Config, error) {
@@ -229,6 +233,12 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
+	// Watches that stay open (the host's garbage collector watches every
+	// fedhub resource through the aggregator) would hold the HTTP server's
+	// graceful stop, and the process, until its 60 s timeout: end them when
+	// the server stops taking requests, as kube-apiserver does with
+	// --shutdown-watch-termination-grace-period.
+	serverConfig.ShutdownWatchTerminationGracePeriod = shutdownWatchTerminationGracePeriod
 	if o.Standalone {
 		if err := o.applyStandaloneAuth(&serverConfig.Config); err != nil {
 			return nil, err
