@@ -399,7 +399,7 @@ func (b *bench) updateWave(ctx context.Context, r *Results) error {
 // steadyState watches a quiet window: fedhub must write nothing to members,
 // and its CPU time shows what watching costs.
 func (b *bench) steadyState(ctx context.Context, r *Results) error {
-	if err := b.waitStatuses(ctx, len(b.names)+len(b.paced)); err != nil {
+	if err := b.waitAllPropagated(ctx); err != nil {
 		return err
 	}
 	watches, err := b.memberWatches(ctx)
@@ -419,23 +419,15 @@ func (b *bench) steadyState(ctx context.Context, r *Results) error {
 	return nil
 }
 
-// waitStatuses waits until the status of want federated objects is current,
-// listing them every 100 ms (cheaper for the machine than watching).
-func (b *bench) waitStatuses(ctx context.Context, want int) error {
-	done := 0
-	return waitUntil(ctx, deadline, "every status current", func() bool {
-		list, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false
-		}
-		done = 0
-		for i := range list.Items {
-			if propagated(&list.Items[i]) {
-				done++
-			}
-		}
-		return done >= want
-	})
+// waitAllPropagated waits until every federated object stored in the
+// benchmark's namespace says its generation is propagated.
+func (b *bench) waitAllPropagated(ctx context.Context) error {
+	statuses, err := watchPropagation(ctx, b.fedhub, b.kind.federated, namespace)
+	if err != nil {
+		return err
+	}
+	defer statuses.stop()
+	return waitUntil(ctx, deadline, "every status current", statuses.allPropagated, statuses)
 }
 
 // restart restarts fedhub on the same etcd and measures until every object

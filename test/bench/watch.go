@@ -242,6 +242,18 @@ func (w *propagationWatch) count() int {
 	return n
 }
 
+// allPropagated tells whether every object present says so.
+func (w *propagationWatch) allPropagated() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ok := range w.propagated {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *propagationWatch) stop() { w.cancel() }
 
 // waitUntil polls done whenever a watch reports a change, and every 100 ms,
