@@ -53,7 +53,7 @@ func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // allScenarios in the order they run; later ones need the objects earlier ones made.
-var allScenarios = []string{"baseline", "burst", "paced", "update", "steady", "restart", "delete"}
+var allScenarios = []string{"baseline", "ceiling", "burst", "paced", "update", "steady", "restart", "delete"}
 
 func main() {
 	var o options

@@ -63,12 +63,19 @@ type Results struct {
 	RestartMemberWrites          int     `json:"restart_member_writes"`
 	DeleteSeconds                float64 `json:"delete_seconds"`
 	DeleteObjectsPerSecond       float64 `json:"delete_objects_per_s"`
-	RSSBytes                     int64   `json:"rss_bytes"`
-	RSSBytesPerObject            float64 `json:"rss_bytes_per_object"`
+	// The ceiling is the federated path's own writes, done by the benchmark
+	// with no reconciler: the most the burst's ratio can reach here.
+	CeilingSeconds            float64 `json:"ceiling_seconds"`
+	CeilingObjectsPerSecond   float64 `json:"ceiling_objects_per_s"`
+	CeilingRatioToBaseline    float64 `json:"ceiling_ratio_to_baseline"`
+	CeilingCPURatioToBaseline float64 `json:"ceiling_cpu_ratio_to_baseline"`
+	RSSBytes                  int64   `json:"rss_bytes"`
+	RSSBytesPerObject         float64 `json:"rss_bytes_per_object"`
 	// BaselineCPU and BurstCPU are the CPU seconds each component used
 	// during the baseline's creates and during the burst.
 	BaselineCPU cpuUse `json:"baseline_cpu_seconds"`
 	BurstCPU    cpuUse `json:"burst_cpu_seconds"`
+	CeilingCPU  cpuUse `json:"ceiling_cpu_seconds"`
 }
 
 // cpuUse is CPU seconds (user plus system) by component of the run.
@@ -103,6 +110,12 @@ func (r *Results) finish() {
 	if burst := r.BurstCPU.total(); burst > 0 {
 		r.BurstCPURatioToBaseline = r.BaselineCPU.total() / burst
 	}
+	if r.BaselineObjectsPerSecond > 0 {
+		r.CeilingRatioToBaseline = r.CeilingObjectsPerSecond / r.BaselineObjectsPerSecond
+	}
+	if ceiling := r.CeilingCPU.total(); ceiling > 0 {
+		r.CeilingCPURatioToBaseline = r.BaselineCPU.total() / ceiling
+	}
 	if r.DirectUpdateObjectsPerSecond > 0 {
 		r.UpdateRatioToDirect = r.UpdateObjectsPerSecond / r.DirectUpdateObjectsPerSecond
 	}
@@ -116,10 +129,15 @@ func (r *Results) table() string {
 	row("scenario", "measure", "fedhub", "direct to members", "target")
 	row("---", "---", "---:", "---:", "---")
 	row("1 baseline", "member objects created", "", perSecond(r.BaselineObjectsPerSecond), "the physical limit")
+	memberObjects := r.Objects * r.Members
+	row("1b ceiling", "the benchmark stores each federated object and its status in fedhub and writes the member objects, with no reconciler",
+		fmt.Sprintf("%s in %.1f s", perSecond(r.CeilingObjectsPerSecond), r.CeilingSeconds), perSecond(r.BaselineObjectsPerSecond),
+		fmt.Sprintf("ratio %.2f, CPU ratio %.2f", r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline))
+	row("1b ceiling CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
+		r.CeilingCPU.perThousand(memberObjects), r.BaselineCPU.perThousand(memberObjects), "")
 	row("2 burst create", fmt.Sprintf("%d×%d member objects, until all exist and every status is OK", r.Objects, r.Members),
 		fmt.Sprintf("%s in %.1f s", perSecond(r.BurstObjectsPerSecond), r.BurstSeconds), perSecond(r.BaselineObjectsPerSecond),
 		fmt.Sprintf("ratio %.2f (≥ 0.5)", r.BurstRatioToBaseline))
-	memberObjects := r.Objects * r.Members
 	row("2 burst CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
 		r.BurstCPU.perThousand(memberObjects), r.BaselineCPU.perThousand(memberObjects), fmt.Sprintf("CPU ratio %.2f", r.BurstCPURatioToBaseline))
 	row("3 paced latency", "create at fedhub → seen in a member: p50 / p90 / p99 / max",
@@ -149,6 +167,7 @@ func (r *Results) document(table, plotPath string) string {
 	b.WriteString("prints this table and writes `bench-results.json`.\n\n")
 	b.WriteString("## Method\n\n")
 	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4, and deletes them (untimed).\n")
+	b.WriteString("   **Ceiling (1b):** with the kind's propagation disabled, the benchmark itself does the least any federated path must, with the baseline's concurrency: per object it creates the federated object in fedhub, creates the object in every member and stores a `Propagation=True` status. Its ratio to the baseline is the most the burst's ratio can reach on this machine; the rest of the burst's cost is propagation's own (watching fedhub and the members, deciding, recording events). It runs before the burst, when no events are still being written, and the objects are deleted (untimed) before propagation is enabled again.\n")
 	b.WriteString("2. **Burst create:** N federated objects, each placed on every member, are created at once (64 client connections). The clock stops when every federated status says `Propagation=True` for its generation (one watch of fedhub) and every member holds every object (metadata lists, once the statuses are done). The benchmark does not watch the members here: their watches would cost the members CPU that the baseline does not pay.\n")
 	b.WriteString("   **Burst CPU:** the CPU seconds (user plus system, from `/proc`) that fedhub, the member kube-apiservers, the host kube-apiserver, the clusters' etcd and the benchmark itself used during the burst and during the baseline's creates, per 1,000 member objects. The CPU ratio is the baseline's total over the burst's.\n")
 	b.WriteString("3. **Paced latency:** objects are created one at a time at a fixed low rate. For each object and member, the latency runs from the create response at fedhub to the object's appearance in that member's watch.\n")
@@ -188,7 +207,22 @@ func (r *Results) cpuSummary() string {
 		"The CPU ratio is %.2f; the measured throughput ratio %.2f.\n",
 		perObject(direct.total()), perObject(direct.Members), perObject(direct.Etcd), perObject(direct.Client),
 		perObject(burst.total()), perObject(burst.Fedhub), perObject(burst.Members), perObject(burst.Host), perObject(burst.Etcd), perObject(burst.Client),
-		r.BurstCPURatioToBaseline, r.BurstRatioToBaseline)
+		r.BurstCPURatioToBaseline, r.BurstRatioToBaseline) + r.ceilingSummary()
+}
+
+// ceilingSummary compares the burst with the ceiling's path, when it ran.
+func (r *Results) ceilingSummary() string {
+	memberObjects := float64(r.Objects * r.Members)
+	if r.CeilingCPU.total() == 0 {
+		return ""
+	}
+	perObject := func(seconds float64) float64 { return seconds / memberObjects * 1000 }
+	ceiling := r.CeilingCPU
+	return fmt.Sprintf("The ceiling's path (scenario 1b) cost %.2f CPU-ms per member object: fedhub %.2f, members %.2f, host %.2f, etcd %.2f and the benchmark %.2f "+
+		"(which there writes the member objects itself). Its throughput ratio was %.2f and its CPU ratio %.2f, "+
+		"so the burst reached %.0f%% of the ceiling's throughput; what the burst spent above the ceiling, %.2f CPU-ms per member object, is propagation's own.\n",
+		perObject(ceiling.total()), perObject(ceiling.Fedhub), perObject(ceiling.Members), perObject(ceiling.Host), perObject(ceiling.Etcd), perObject(ceiling.Client),
+		r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline, 100*r.BurstObjectsPerSecond/r.CeilingObjectsPerSecond, perObject(r.BurstCPU.total()-ceiling.total()))
 }
 
 // plotLatencies draws the distribution of the paced latencies as a histogram.

@@ -131,7 +131,7 @@ func retry(ctx context.Context, fn func() error) error {
 func (b *bench) scenario(name string) func(context.Context, *Results) error {
 	return map[string]func(context.Context, *Results) error{
 		"baseline": b.baseline, "burst": b.burst, "paced": b.pacedLatency, "update": b.updateWave,
-		"steady": b.steadyState, "restart": b.restart, "delete": b.deleteWave,
+		"steady": b.steadyState, "restart": b.restart, "delete": b.deleteWave, "ceiling": b.ceiling,
 	}[name]
 }
 
