@@ -265,7 +265,8 @@ func (c CompletedConfig) propagation(loopback *rest.Config, client clientset.Int
 	if err != nil {
 		return nil, err
 	}
-	recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + propagation.ControllerName})
+	recorder := propagation.NewBudgetedRecorder(broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + propagation.ControllerName}),
+		c.Propagation.EventQPS, c.Propagation.EventBurst)
 	manager, err := propagation.NewManager(FederationNamespace, fedhub, client.CoreV1beta1(), factory.Core().V1beta1().FederatedTypeConfigs(),
 		factory.Core().V1beta1().KubeFedConfigs(), clusters, recorder)
 	if err != nil {

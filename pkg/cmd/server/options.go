@@ -117,6 +117,12 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 		"Requests fedhub may send to each member cluster in a burst above --member-qps.")
 	pf.IntVar(&o.Propagation.WorkersPerType, "propagation-workers", o.Propagation.WorkersPerType,
 		"Federated objects of one type reconciled at once; each writes to its clusters in parallel.")
+	pf.Float32Var(&o.Propagation.EventQPS, "propagation-event-qps", o.Propagation.EventQPS,
+		"Normal events (CreateInCluster, UpdateInCluster, DeleteInCluster) propagation records per second, for all types together; "+
+			"beyond --propagation-event-burst the rest are not recorded and are counted in fedhub_propagation_events_skipped_total. "+
+			"Warnings are always recorded. 0 records every Normal event.")
+	pf.IntVar(&o.Propagation.EventBurst, "propagation-event-burst", o.Propagation.EventBurst,
+		"Normal events propagation may record in a burst above --propagation-event-qps.")
 	lf := fss.FlagSet("leader election")
 	lf.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect,
 		"Run the reconcilers only in the replica that holds an election in fedhub's etcd; every replica serves the API. "+
@@ -189,6 +195,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Propagation.MemberQPS <= 0 || o.Propagation.MemberBurst < 1 || o.Propagation.WorkersPerType < 1 {
 		errs = append(errs, fmt.Errorf("--member-qps must be positive, --member-burst and --propagation-workers at least 1"))
+	}
+	if o.Propagation.EventQPS < 0 || (o.Propagation.EventQPS > 0 && o.Propagation.EventBurst < 1) {
+		errs = append(errs, fmt.Errorf("--propagation-event-qps must not be negative, and --propagation-event-burst at least 1 when it is positive"))
 	}
 	if o.UsesEmbeddedEtcd() && o.EmbeddedEtcdDir == "" {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-dir is required when --etcd-servers is empty"))

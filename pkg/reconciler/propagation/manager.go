@@ -49,6 +49,11 @@ type Tuning struct {
 	// WorkersPerType is how many federated objects of one type reconcile at
 	// once; each reconcile writes to its clusters in parallel.
 	WorkersPerType int
+	// EventQPS and EventBurst limit the Normal events propagation records
+	// (one per reconcile that writes to members), for all types together;
+	// EventQPS 0 records them all. Warnings are never limited.
+	EventQPS   float32
+	EventBurst int
 }
 
 // DefaultTuning is what fedhub-apiserver's flags default to. make bench
@@ -57,7 +62,7 @@ type Tuning struct {
 // fedhub's own CPU is the limit; a member's priority and fairness still
 // protects it from a federation that asks too much.
 func DefaultTuning() Tuning {
-	return Tuning{MemberQPS: 500, MemberBurst: 1000, WorkersPerType: 16}
+	return Tuning{MemberQPS: 500, MemberBurst: 1000, WorkersPerType: 16, EventQPS: 10, EventBurst: 100}
 }
 
 // typeStatusRetry is how long the manager waits before writing FTC statuses

@@ -50,6 +50,11 @@ var (
 		Buckets:        metrics.ExponentialBuckets(0.05, 2, 14),
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"type"})
+	eventsSkipped = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: "fedhub", Subsystem: "propagation", Name: "events_skipped_total",
+		Help:           "Normal events not recorded because they came faster than --propagation-event-qps allows, by reason.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"reason"})
 	runningControllers = metrics.NewGaugeVec(&metrics.GaugeOpts{
 		Namespace: "fedhub", Subsystem: "propagation", Name: "running_controllers",
 		Help:           "1 for each federated type whose propagation controller runs; a stopped type has no series.",
@@ -62,7 +67,7 @@ var registerMetrics sync.Once
 // RegisterMetrics adds the propagation metrics to the server's /metrics.
 func RegisterMetrics() {
 	registerMetrics.Do(func() {
-		legacyregistry.MustRegister(reconcileDuration, reconcilesTotal, memberOperations, propagationLatency, runningControllers)
+		legacyregistry.MustRegister(reconcileDuration, reconcilesTotal, memberOperations, propagationLatency, eventsSkipped, runningControllers)
 	})
 }
 
