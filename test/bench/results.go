@@ -203,7 +203,7 @@ func (r *Results) cpuSummary() string {
 	return fmt.Sprintf("\n**Where the CPU goes.** The burst keeps the machine's cores busy, so its throughput follows its CPU cost. "+
 		"A member object written directly cost %.2f CPU-ms (members %.2f, etcd %.2f, client %.2f). "+
 		"Through fedhub it cost %.2f CPU-ms: fedhub %.2f (its API, its etcd, propagation), members %.2f, "+
-		"host %.2f (mostly the events fedhub records there), etcd %.2f and the benchmark %.2f. "+
+		"host %.2f (the events fedhub records there, and the aggregator passing watches on), etcd %.2f and the benchmark %.2f. "+
 		"The CPU ratio is %.2f; the measured throughput ratio %.2f.\n",
 		perObject(direct.total()), perObject(direct.Members), perObject(direct.Etcd), perObject(direct.Client),
 		perObject(burst.total()), perObject(burst.Fedhub), perObject(burst.Members), perObject(burst.Host), perObject(burst.Etcd), perObject(burst.Client),
