@@ -69,8 +69,10 @@ type Results struct {
 	CeilingObjectsPerSecond   float64 `json:"ceiling_objects_per_s"`
 	CeilingRatioToBaseline    float64 `json:"ceiling_ratio_to_baseline"`
 	CeilingCPURatioToBaseline float64 `json:"ceiling_cpu_ratio_to_baseline"`
-	RSSBytes                  int64   `json:"rss_bytes"`
-	RSSBytesPerObject         float64 `json:"rss_bytes_per_object"`
+	// BurstRatioToCeiling is how close propagation comes to the ceiling.
+	BurstRatioToCeiling float64 `json:"burst_ratio_to_ceiling"`
+	RSSBytes            int64   `json:"rss_bytes"`
+	RSSBytesPerObject   float64 `json:"rss_bytes_per_object"`
 	// BaselineCPU and BurstCPU are the CPU seconds each component used
 	// during the baseline's creates and during the burst.
 	BaselineCPU cpuUse `json:"baseline_cpu_seconds"`
@@ -112,6 +114,9 @@ func (r *Results) finish() {
 	}
 	if r.BaselineObjectsPerSecond > 0 {
 		r.CeilingRatioToBaseline = r.CeilingObjectsPerSecond / r.BaselineObjectsPerSecond
+	}
+	if r.CeilingObjectsPerSecond > 0 {
+		r.BurstRatioToCeiling = r.BurstObjectsPerSecond / r.CeilingObjectsPerSecond
 	}
 	if ceiling := r.CeilingCPU.total(); ceiling > 0 {
 		r.CeilingCPURatioToBaseline = r.BaselineCPU.total() / ceiling
@@ -222,7 +227,7 @@ func (r *Results) ceilingSummary() string {
 		"(which there writes the member objects itself). Its throughput ratio was %.2f and its CPU ratio %.2f, "+
 		"so the burst reached %.0f%% of the ceiling's throughput; what the burst spent above the ceiling, %.2f CPU-ms per member object, is propagation's own.\n",
 		perObject(ceiling.total()), perObject(ceiling.Fedhub), perObject(ceiling.Members), perObject(ceiling.Host), perObject(ceiling.Etcd), perObject(ceiling.Client),
-		r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline, 100*r.BurstObjectsPerSecond/r.CeilingObjectsPerSecond, perObject(r.BurstCPU.total()-ceiling.total()))
+		r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline, 100*r.BurstRatioToCeiling, perObject(r.BurstCPU.total()-ceiling.total()))
 }
 
 // plotLatencies draws the distribution of the paced latencies as a histogram.
