@@ -227,7 +227,7 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 		}
 		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + scheduling.ControllerName})
 		controller, err := scheduling.NewController(FederationNamespace, allNamespaces.Scheduling().V1alpha1().ReplicaSchedulingPreferences(),
-			client.SchedulingV1alpha1(), factory.Core().V1beta1().KubeFedClusters(), fedhub, recorder)
+			client.SchedulingV1alpha1(), factory.Core().V1beta1().KubeFedClusters(), factory.Core().V1beta1().FederatedTypeConfigs(), fedhub, recorder)
 		if err != nil {
 			return err
 		}

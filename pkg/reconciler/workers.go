@@ -21,7 +21,13 @@ package reconciler
 import (
 	"context"
 	"sync"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -38,4 +44,18 @@ func RunWorkers[T comparable](ctx context.Context, queue workqueue.TypedRateLimi
 	<-ctx.Done()
 	queue.ShutDown()
 	wg.Wait()
+}
+
+// servedPollInterval is how often WaitUntilServed asks.
+const servedPollInterval = 100 * time.Millisecond
+
+// WaitUntilServed waits until fedhub serves a federated type, or ctx ends.
+// The server installs a type when it sees its FederatedTypeConfig, about
+// when a controller learns of it too; a reflector that lists before then
+// logs an error and backs off for a second or more.
+func WaitUntilServed(ctx context.Context, fedhub dynamic.Interface, resource schema.GroupVersionResource) error {
+	return wait.PollUntilContextCancel(ctx, servedPollInterval, true, func(ctx context.Context) (bool, error) {
+		_, err := fedhub.Resource(resource).List(ctx, metav1.ListOptions{Limit: 1})
+		return !apierrors.IsNotFound(err), nil
+	})
 }

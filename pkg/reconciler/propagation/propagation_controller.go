@@ -24,12 +24,10 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
@@ -132,7 +130,7 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 	defer c.queue.ShutDown()
 	logger := klog.FromContext(ctx).WithValues("controller", "propagation", "type", c.federated.Resource)
 	ctx = klog.NewContext(ctx, logger)
-	if err := c.waitUntilServed(ctx); err != nil {
+	if err := reconciler.WaitUntilServed(ctx, c.fedhub, c.federated); err != nil {
 		return
 	}
 	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, c.federated, "", resyncPeriod, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
@@ -169,21 +167,6 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 		delete(c.members, name)
 	}
 	c.mu.Unlock()
-}
-
-// servedPollInterval is how often a starting controller asks whether fedhub
-// serves its federated type yet.
-const servedPollInterval = 100 * time.Millisecond
-
-// waitUntilServed waits until fedhub serves the federated type. The server
-// installs a type when it sees its FTC, about when the manager starts this
-// controller; a reflector that lists before then logs an error and backs off
-// for a second or more.
-func (c *TypeController) waitUntilServed(ctx context.Context) error {
-	return wait.PollUntilContextCancel(ctx, servedPollInterval, true, func(ctx context.Context) (bool, error) {
-		_, err := c.fedhub.Resource(c.federated).List(ctx, metav1.ListOptions{Limit: 1})
-		return !apierrors.IsNotFound(err), nil
-	})
 }
 
 func (c *TypeController) enqueue(obj any) {

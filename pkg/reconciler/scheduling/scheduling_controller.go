@@ -23,6 +23,7 @@ package scheduling
 
 import (
 	"context"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,31 +60,45 @@ type Controller struct {
 	preferences schedulinglisters.ReplicaSchedulingPreferenceLister
 	status      schedulingclient.ReplicaSchedulingPreferencesGetter
 	clusters    corelisters.KubeFedClusterLister
+	typeConfigs corelisters.FederatedTypeConfigLister
 	fedhub      dynamic.Interface
-	workloads   map[string]cache.GenericLister // by target kind
 	recorder    record.EventRecorder
-	factory     dynamicinformer.DynamicSharedInformerFactory
 	queue       workqueue.TypedRateLimitingInterface[string]
 	synced      []cache.InformerSynced
+	// typeConfigsChanged wakes the loop that follows which workload kinds are served.
+	typeConfigsChanged chan struct{}
+
+	mu sync.Mutex
+	// workloads has an informer for each target kind that a
+	// FederatedTypeConfig federates, and so that fedhub serves.
+	workloads map[string]*workloadInformer
 }
 
-// NewController wires the controller; clusters are the KubeFedClusters of
+// workloadInformer caches the federated workloads of one kind.
+type workloadInformer struct {
+	lister cache.GenericLister
+	synced cache.InformerSynced
+	cancel context.CancelFunc
+}
+
+// NewController wires the controller; clusters and typeConfigs are those of
 // namespace.
 func NewController(namespace string, preferences schedulinginformers.ReplicaSchedulingPreferenceInformer,
 	status schedulingclient.ReplicaSchedulingPreferencesGetter, clusters coreinformers.KubeFedClusterInformer,
-	fedhub dynamic.Interface, recorder record.EventRecorder) (*Controller, error) {
+	typeConfigs coreinformers.FederatedTypeConfigInformer, fedhub dynamic.Interface, recorder record.EventRecorder) (*Controller, error) {
 	c := &Controller{
 		namespace:   namespace,
 		preferences: preferences.Lister(),
 		status:      status,
 		clusters:    clusters.Lister(),
+		typeConfigs: typeConfigs.Lister(),
 		fedhub:      fedhub,
-		workloads:   map[string]cache.GenericLister{},
 		recorder:    recorder,
-		factory:     dynamicinformer.NewDynamicSharedInformerFactory(fedhub, 0),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),
-		synced: []cache.InformerSynced{preferences.Informer().HasSynced, clusters.Informer().HasSynced},
+		synced:             []cache.InformerSynced{preferences.Informer().HasSynced, clusters.Informer().HasSynced, typeConfigs.Informer().HasSynced},
+		typeConfigsChanged: make(chan struct{}, 1),
+		workloads:          map[string]*workloadInformer{},
 	}
 	if _, err := preferences.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -99,24 +114,19 @@ func NewController(namespace string, preferences schedulinginformers.ReplicaSche
 	}); err != nil {
 		return nil, err
 	}
-	// A workload's creation, deletion and spec changes (its placement, a
-	// user's overrides) reach the preference of the same name; its status,
-	// rewritten all through a rollout, does not change the plan.
-	for kind, resource := range targetKinds {
-		informer := c.factory.ForResource(resource)
-		c.workloads[kind] = informer.Lister()
-		c.synced = append(c.synced, informer.Informer().HasSynced)
-		if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: c.enqueue,
-			UpdateFunc: func(old, obj any) {
-				if generationOf(old) != generationOf(obj) {
-					c.enqueue(obj)
-				}
-			},
-			DeleteFunc: c.enqueue,
-		}); err != nil {
-			return nil, err
+	// A workload kind is served while a FederatedTypeConfig federates it.
+	wake := func() {
+		select {
+		case c.typeConfigsChanged <- struct{}{}:
+		default:
 		}
+	}
+	if _, err := typeConfigs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { wake() },
+		UpdateFunc: func(any, any) { wake() },
+		DeleteFunc: func(any) { wake() },
+	}); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -149,13 +159,112 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
 	logger := klog.FromContext(ctx).WithValues("controller", ControllerName)
 	ctx = klog.NewContext(ctx, logger)
-	c.factory.Start(ctx.Done())
-	defer c.factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
 	}
+	// Before any preference is planned, so that none is told its kind is
+	// not served while its FederatedTypeConfig is merely not looked at yet.
+	c.syncWorkloadKinds(ctx)
+	go c.followWorkloadKinds(ctx)
 	logger.V(2).Info("Started")
 	reconciler.RunWorkers(ctx, c.queue, workers, c.processNext)
+}
+
+// followWorkloadKinds runs an informer for each target kind while a
+// FederatedTypeConfig federates it. A kind without one is not served, and
+// waiting for its informer would stop every preference from being planned.
+func (c *Controller) followWorkloadKinds(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			c.mu.Lock()
+			for kind, w := range c.workloads {
+				w.cancel()
+				delete(c.workloads, kind)
+			}
+			c.mu.Unlock()
+			return
+		case <-c.typeConfigsChanged:
+			c.syncWorkloadKinds(ctx)
+		}
+	}
+}
+
+// syncWorkloadKinds starts and stops the workload informers to match the
+// FederatedTypeConfigs; the preferences of a kind that came or went are
+// planned again.
+func (c *Controller) syncWorkloadKinds(ctx context.Context) {
+	typeConfigs, err := c.typeConfigs.FederatedTypeConfigs(c.namespace).List(labels.Everything())
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	served := map[schema.GroupVersionResource]bool{}
+	for _, tc := range typeConfigs {
+		federated := tc.Spec.FederatedType
+		served[schema.GroupVersionResource{Group: federated.Group, Version: federated.Version, Resource: federated.PluralName}] = true
+	}
+	changed := false
+	c.mu.Lock()
+	for kind, resource := range targetKinds {
+		w, running := c.workloads[kind]
+		switch {
+		case served[resource] && !running:
+			c.workloads[kind] = c.startWorkloadInformer(ctx, resource)
+			changed = true
+		case !served[resource] && running:
+			w.cancel()
+			delete(c.workloads, kind)
+			changed = true
+		}
+	}
+	c.mu.Unlock()
+	if changed {
+		c.enqueueAll()
+	}
+}
+
+// startWorkloadInformer follows the workloads of one kind once fedhub serves
+// it (a moment after its FederatedTypeConfig appears), and plans every
+// preference again once the cache holds them all.
+func (c *Controller) startWorkloadInformer(ctx context.Context, resource schema.GroupVersionResource) *workloadInformer {
+	ctx, cancel := context.WithCancel(ctx)
+	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, resource, "", 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
+	// A workload's creation, deletion and spec changes (its placement, a
+	// user's overrides) reach the preference of the same name; its status,
+	// rewritten all through a rollout, does not change the plan.
+	_, _ = informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.enqueue,
+		UpdateFunc: func(old, obj any) {
+			if generationOf(old) != generationOf(obj) {
+				c.enqueue(obj)
+			}
+		},
+		DeleteFunc: c.enqueue,
+	})
+	go func() {
+		if err := reconciler.WaitUntilServed(ctx, c.fedhub, resource); err != nil {
+			return
+		}
+		go informer.Informer().RunWithContext(ctx)
+		if cache.WaitForCacheSync(ctx.Done(), informer.Informer().HasSynced) {
+			c.enqueueAll()
+		}
+	}()
+	return &workloadInformer{lister: informer.Lister(), synced: informer.Informer().HasSynced, cancel: cancel}
+}
+
+// workloadLister is the cache of a target kind's workloads; served is
+// false when no FederatedTypeConfig federates the kind, and synced is false
+// while the cache is still filling.
+func (c *Controller) workloadLister(kind string) (lister cache.GenericLister, served, synced bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.workloads[kind]
+	if !ok {
+		return nil, false, false
+	}
+	return w.lister, true, w.synced()
 }
 
 func (c *Controller) processNext(ctx context.Context) bool {

@@ -76,7 +76,15 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonTargetNotFound,
 			message: fmt.Sprintf("targetKind %q is not FederatedDeployment or FederatedReplicaSet", rsp.Spec.TargetKind)})
 	}
-	obj, err := c.workloads[rsp.Spec.TargetKind].ByNamespace(namespace).Get(name)
+	workloads, served, synced := c.workloadLister(rsp.Spec.TargetKind)
+	if !served {
+		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonTargetNotFound,
+			message: fmt.Sprintf("%s is not served: no FederatedTypeConfig has federatedType %s", rsp.Spec.TargetKind, resource.GroupResource())})
+	}
+	if !synced {
+		return nil // the cache plans every preference again once it holds every workload
+	}
+	obj, err := workloads.ByNamespace(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
 		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonTargetNotFound,
 			message: fmt.Sprintf("no %s %s/%s", rsp.Spec.TargetKind, namespace, name)})
