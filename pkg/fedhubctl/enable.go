@@ -23,7 +23,6 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/pkg/typeconfig"
@@ -72,7 +71,7 @@ func (o *GlobalOptions) enable(ctx context.Context, arg string) error {
 	target, federated := typeConfig.Spec.TargetType, typeConfig.Spec.FederatedType
 	o.printf("FederatedTypeConfig %s created%s: %s (%s, served by %s) is federated as %s",
 		namespacedName(typeConfig.Namespace, typeConfig.Name), o.dryRunSuffix(),
-		target.Kind, gvrOf(target).GroupVersion(), served.servedBy, describeFederated(federated))
+		target.Kind, target.GroupVersionResource().GroupVersion(), served.servedBy, describeFederated(federated))
 	// A member's federation identity holds rights for the types enabled when
 	// it was joined; joining again is how it gets rights for this one.
 	o.printf("members joined before get the rights to manage %s when joined again: %s join NAME", target.PluralName, o.commandName())
@@ -103,9 +102,9 @@ func sameTarget(a, b corev1beta1.APIResource) bool {
 }
 
 func describeTarget(target corev1beta1.APIResource) string {
-	return fmt.Sprintf("%s (%s)", target.Kind, gvrOf(target).GroupVersion())
+	return fmt.Sprintf("%s (%s)", target.Kind, target.GroupVersionResource().GroupVersion())
 }
 
 func describeFederated(federated corev1beta1.APIResource) string {
-	return fmt.Sprintf("%s (%s)", federated.Kind, schema.GroupResource{Group: federated.Group, Resource: federated.PluralName})
+	return fmt.Sprintf("%s (%s)", federated.Kind, federated.GroupVersionResource().GroupResource())
 }

@@ -127,7 +127,7 @@ func enabledTypeConfig(mapping *meta.RESTMapping, typeConfigs []corev1beta1.Fede
 func (f *federateOptions) federatedObjects(ctx context.Context, host *HostClients,
 	typeConfig *corev1beta1.FederatedTypeConfig, typeConfigs []corev1beta1.FederatedTypeConfig, name string) ([]federatedPair, error) {
 	target := typeConfig.Spec.TargetType
-	resource := host.Dynamic.Resource(gvrOf(target))
+	resource := host.Dynamic.Resource(target.GroupVersionResource())
 	var obj *unstructured.Unstructured
 	var err error
 	if target.Scope == corev1beta1.NamespaceScoped {
@@ -156,12 +156,12 @@ func namespaceContents(ctx context.Context, host *HostClients, namespace string,
 		if target.Scope != corev1beta1.NamespaceScoped || fedhubGroups[target.Group] {
 			continue
 		}
-		list, err := host.Dynamic.Resource(gvrOf(target)).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		list, err := host.Dynamic.Resource(target.GroupVersionResource()).Namespace(namespace).List(ctx, metav1.ListOptions{})
 		if apierrors.IsNotFound(err) {
 			continue // a type only members serve has no objects in the host
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing %s in %s: %w", gvrOf(target).GroupResource(), namespace, err)
+			return nil, fmt.Errorf("listing %s in %s: %w", target.GroupVersionResource().GroupResource(), namespace, err)
 		}
 		for j := range list.Items {
 			if contentsSkipReason(target, &list.Items[j]) == "" {

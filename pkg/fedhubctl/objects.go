@@ -24,22 +24,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/pkg/typeconfig"
 )
 
-// gvrOf is the resource an FTC's target or federated type is served as.
-func gvrOf(resource corev1beta1.APIResource) schema.GroupVersionResource {
-	return schema.GroupVersionResource{Group: resource.Group, Version: resource.Version, Resource: resource.PluralName}
-}
-
 // federatedResource is the client for typeConfig's federated objects in
 // namespace; namespace is ignored for cluster-scoped federated types.
 func federatedResource(client dynamic.Interface, typeConfig *corev1beta1.FederatedTypeConfig, namespace string) dynamic.ResourceInterface {
-	resource := client.Resource(gvrOf(typeConfig.Spec.FederatedType))
+	resource := client.Resource(typeConfig.Spec.FederatedType.GroupVersionResource())
 	if typeConfig.Spec.FederatedType.Scope != corev1beta1.NamespaceScoped {
 		return resource
 	}
@@ -63,7 +57,7 @@ func federatedNamespace(typeConfig *corev1beta1.FederatedTypeConfig, namespace, 
 // listFederated lists typeConfig's federated objects in every namespace; a
 // type the server does not serve (yet) has none.
 func listFederated(ctx context.Context, client dynamic.Interface, typeConfig *corev1beta1.FederatedTypeConfig) ([]unstructured.Unstructured, error) {
-	list, err := client.Resource(gvrOf(typeConfig.Spec.FederatedType)).List(ctx, metav1.ListOptions{})
+	list, err := client.Resource(typeConfig.Spec.FederatedType.GroupVersionResource()).List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

@@ -25,7 +25,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -119,7 +118,7 @@ func (o UnjoinOptions) stillPlaced(ctx context.Context, cluster *corev1beta1.Kub
 	var placed []string
 	for _, tc := range typeConfigs {
 		federated := tc.Spec.FederatedType
-		resource := schema.GroupVersionResource{Group: federated.Group, Version: federated.Version, Resource: federated.PluralName}
+		resource := federated.GroupVersionResource()
 		list, err := o.FederationDynamic.Resource(resource).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return placed, fmt.Errorf("fedhub: listing %s: %w", federated.PluralName, err)
@@ -155,7 +154,7 @@ func (o UnjoinOptions) cleanMember(ctx context.Context, j *journal, typeConfigs 
 	leftInNamespace := false
 	for _, tc := range typeConfigs {
 		target := tc.Spec.TargetType
-		resource := schema.GroupVersionResource{Group: target.Group, Version: target.Version, Resource: target.PluralName}
+		resource := target.GroupVersionResource()
 		list, err := memberDynamic.Resource(resource).List(ctx, metav1.ListOptions{LabelSelector: ManagedLabel + "=true"})
 		if err != nil {
 			continue // the member does not serve this type: nothing of it can be left there

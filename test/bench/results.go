@@ -96,13 +96,20 @@ func (u cpuUse) minus(before cpuUse) cpuUse {
 		Etcd: u.Etcd - before.Etcd, Client: u.Client - before.Client}
 }
 
-// perThousand prints the use per 1,000 member objects, component by component.
-func (u cpuUse) perThousand(memberObjects int) string {
+// columns prints the use component by component, as the table's CPU rows do.
+func (u cpuUse) columns() string {
+	return fmt.Sprintf("%.2f / %.2f / %.2f / %.2f / %.2f", u.Fedhub, u.Members, u.Host, u.Etcd, u.Client)
+}
+
+// perMemberObject is u in CPU-ms per member object of the run, which is
+// also CPU seconds per 1,000 member objects.
+func (r *Results) perMemberObject(u cpuUse) cpuUse {
+	memberObjects := float64(r.Objects * r.Members)
 	if memberObjects == 0 {
-		return ""
+		return cpuUse{}
 	}
-	scale := 1000 / float64(memberObjects)
-	return fmt.Sprintf("%.2f / %.2f / %.2f / %.2f / %.2f", u.Fedhub*scale, u.Members*scale, u.Host*scale, u.Etcd*scale, u.Client*scale)
+	scale := 1000 / memberObjects
+	return cpuUse{Fedhub: u.Fedhub * scale, Members: u.Members * scale, Host: u.Host * scale, Etcd: u.Etcd * scale, Client: u.Client * scale}
 }
 
 func (r *Results) finish() {
@@ -134,17 +141,16 @@ func (r *Results) table() string {
 	row("scenario", "measure", "fedhub", "direct to members", "target")
 	row("---", "---", "---:", "---:", "---")
 	row("1 baseline", "member objects created", "", perSecond(r.BaselineObjectsPerSecond), "the physical limit")
-	memberObjects := r.Objects * r.Members
 	row("1b ceiling", "the benchmark stores each federated object and its status in fedhub and writes the member objects, with no reconciler",
 		fmt.Sprintf("%s in %.1f s", perSecond(r.CeilingObjectsPerSecond), r.CeilingSeconds), perSecond(r.BaselineObjectsPerSecond),
 		fmt.Sprintf("ratio %.2f, CPU ratio %.2f", r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline))
 	row("1b ceiling CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
-		r.CeilingCPU.perThousand(memberObjects), r.BaselineCPU.perThousand(memberObjects), "")
+		r.perMemberObject(r.CeilingCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), "")
 	row("2 burst create", fmt.Sprintf("%d×%d member objects, until all exist and every status is OK", r.Objects, r.Members),
 		fmt.Sprintf("%s in %.1f s", perSecond(r.BurstObjectsPerSecond), r.BurstSeconds), perSecond(r.BaselineObjectsPerSecond),
 		fmt.Sprintf("ratio %.2f (≥ 0.5)", r.BurstRatioToBaseline))
 	row("2 burst CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
-		r.BurstCPU.perThousand(memberObjects), r.BaselineCPU.perThousand(memberObjects), fmt.Sprintf("CPU ratio %.2f", r.BurstCPURatioToBaseline))
+		r.perMemberObject(r.BurstCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), fmt.Sprintf("CPU ratio %.2f", r.BurstCPURatioToBaseline))
 	row("3 paced latency", "create at fedhub → seen in a member: p50 / p90 / p99 / max",
 		fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", r.PacedP50Ms, r.PacedP90Ms, r.PacedP99Ms, r.PacedMaxMs), "", "p99 < 100 ms")
 	row("4 update wave", "every template changed once, until every member holds it",
@@ -199,35 +205,31 @@ func (r *Results) document(table, plotPath string) string {
 
 // cpuSummary says where the burst's CPU went, next to the direct path's.
 func (r *Results) cpuSummary() string {
-	memberObjects := float64(r.Objects * r.Members)
-	if memberObjects == 0 || r.BurstCPU.total() == 0 || r.BaselineCPU.total() == 0 {
+	if r.Objects*r.Members == 0 || r.BurstCPU.total() == 0 || r.BaselineCPU.total() == 0 {
 		return ""
 	}
-	perObject := func(seconds float64) float64 { return seconds / memberObjects * 1000 }
-	burst, direct := r.BurstCPU, r.BaselineCPU
+	burst, direct := r.perMemberObject(r.BurstCPU), r.perMemberObject(r.BaselineCPU)
 	return fmt.Sprintf("\n**Where the CPU goes.** The burst keeps the machine's cores busy, so its throughput follows its CPU cost. "+
 		"A member object written directly cost %.2f CPU-ms (members %.2f, etcd %.2f, client %.2f). "+
 		"Through fedhub it cost %.2f CPU-ms: fedhub %.2f (its API, its etcd, propagation), members %.2f, "+
 		"host %.2f (the events fedhub records there, and the aggregator passing watches on), etcd %.2f and the benchmark %.2f. "+
 		"The CPU ratio is %.2f; the measured throughput ratio %.2f.\n",
-		perObject(direct.total()), perObject(direct.Members), perObject(direct.Etcd), perObject(direct.Client),
-		perObject(burst.total()), perObject(burst.Fedhub), perObject(burst.Members), perObject(burst.Host), perObject(burst.Etcd), perObject(burst.Client),
+		direct.total(), direct.Members, direct.Etcd, direct.Client,
+		burst.total(), burst.Fedhub, burst.Members, burst.Host, burst.Etcd, burst.Client,
 		r.BurstCPURatioToBaseline, r.BurstRatioToBaseline) + r.ceilingSummary()
 }
 
 // ceilingSummary compares the burst with the ceiling's path, when it ran.
 func (r *Results) ceilingSummary() string {
-	memberObjects := float64(r.Objects * r.Members)
 	if r.CeilingCPU.total() == 0 {
 		return ""
 	}
-	perObject := func(seconds float64) float64 { return seconds / memberObjects * 1000 }
-	ceiling := r.CeilingCPU
+	ceiling := r.perMemberObject(r.CeilingCPU)
 	return fmt.Sprintf("The ceiling's path (scenario 1b) cost %.2f CPU-ms per member object: fedhub %.2f, members %.2f, host %.2f, etcd %.2f and the benchmark %.2f "+
 		"(which there writes the member objects itself). Its throughput ratio was %.2f and its CPU ratio %.2f, "+
 		"so the burst reached %.0f%% of the ceiling's throughput; what the burst spent above the ceiling, %.2f CPU-ms per member object, is propagation's own.\n",
-		perObject(ceiling.total()), perObject(ceiling.Fedhub), perObject(ceiling.Members), perObject(ceiling.Host), perObject(ceiling.Etcd), perObject(ceiling.Client),
-		r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline, 100*r.BurstRatioToCeiling, perObject(r.BurstCPU.total()-ceiling.total()))
+		ceiling.total(), ceiling.Fedhub, ceiling.Members, ceiling.Host, ceiling.Etcd, ceiling.Client,
+		r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline, 100*r.BurstRatioToCeiling, r.perMemberObject(r.BurstCPU).total()-ceiling.total())
 }
 
 // plotLatencies draws the distribution of the paced latencies as a histogram.

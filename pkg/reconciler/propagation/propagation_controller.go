@@ -109,9 +109,9 @@ func NewTypeController(typeConfig *corev1beta1.FederatedTypeConfig, fedhub dynam
 	target, federated := typeConfig.Spec.TargetType, typeConfig.Spec.FederatedType
 	return &TypeController{
 		typeConfig: typeConfig,
-		target:     schema.GroupVersionResource{Group: target.Group, Version: target.Version, Resource: target.PluralName},
+		target:     target.GroupVersionResource(),
 		targetKind: schema.GroupVersionKind{Group: target.Group, Version: target.Version, Kind: target.Kind},
-		federated:  schema.GroupVersionResource{Group: federated.Group, Version: federated.Version, Resource: federated.PluralName},
+		federated:  federated.GroupVersionResource(),
 		namespaced: target.Scope == corev1beta1.NamespaceScoped,
 		fedhub:     fedhub,
 		clusters:   clusters,

@@ -201,8 +201,7 @@ func (c *Controller) syncWorkloadKinds(ctx context.Context) {
 	}
 	served := map[schema.GroupVersionResource]bool{}
 	for _, tc := range typeConfigs {
-		federated := tc.Spec.FederatedType
-		served[schema.GroupVersionResource{Group: federated.Group, Version: federated.Version, Resource: federated.PluralName}] = true
+		served[tc.Spec.FederatedType.GroupVersionResource()] = true
 	}
 	changed := false
 	c.mu.Lock()
