@@ -72,7 +72,7 @@ func (b *bench) ceiling(ctx context.Context, r *Results) error {
 		}
 		for _, member := range b.members {
 			obj := b.kind.memberObject(ceilingNamespace, b.names[i], 1)
-			obj.SetLabels(map[string]string{"kubefed.io/managed": "true"})
+			obj.SetLabels(map[string]string{managedLabel: "true"})
 			if _, err := member.Resource(b.kind.target).Namespace(ceilingNamespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 				return err
 			}

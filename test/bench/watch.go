@@ -70,8 +70,12 @@ func sources(watches []*objectWatch) []changeSource {
 	return out
 }
 
-// managedSelector selects the member objects the federation manages.
-const managedSelector = "kubefed.io/managed=true"
+// managedLabel marks the member objects the federation manages, and
+// managedSelector selects them.
+const (
+	managedLabel    = "kubefed.io/managed"
+	managedSelector = managedLabel + "=true"
+)
 
 // watchObjects starts following resource in namespace, from now on (the
 // namespace is expected to be empty or its objects already known not to matter).
