@@ -138,7 +138,7 @@ func modelName(gvk schema.GroupVersionKind) string {
 // (the member object always gets the target's), or false when the type is
 // neither built in nor a CRD on the host.
 func (s *TargetSchemas) TemplateSchema(target corev1beta1.APIResource) (*apiextensions.JSONSchemaProps, bool) {
-	template, ok := s.builtIn(schema.GroupVersionKind{Group: target.Group, Version: target.Version, Kind: target.Kind})
+	template, ok := s.builtIn(target.GroupVersionKind())
 	if !ok {
 		template, ok = s.fromCRD(target)
 	}

@@ -23,21 +23,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/typeconfig"
 	"github.com/fedhub/fedhub/test/framework"
 )
 
-const (
-	// ceilingNamespace holds the ceiling scenario's objects, in fedhub and in the members.
-	ceilingNamespace = "bench-ceiling"
-	// systemNamespace holds the FederatedTypeConfigs.
-	systemNamespace = "kube-federation-system"
-)
-
-var typeConfigs = schema.GroupVersionResource{Group: "core.kubefed.io", Version: "v1beta1", Resource: "federatedtypeconfigs"}
+// ceilingNamespace holds the ceiling scenario's objects, in fedhub and in the members.
+const ceilingNamespace = "bench-ceiling"
 
 // ceiling does by itself the least any federated path must: per object, it
 // stores the federated object in fedhub, writes the object into every member
@@ -54,7 +48,7 @@ func (b *bench) ceiling(ctx context.Context, r *Results) error {
 			return err
 		}
 	}
-	if err := b.setPropagation(ctx, "Disabled", "NotRunning"); err != nil {
+	if err := b.setPropagation(ctx, corev1beta1.PropagationDisabled, corev1beta1.ControllerStatusNotRunning); err != nil {
 		return err
 	}
 	federated := b.fedhub.Resource(b.kind.federated).Namespace(ceilingNamespace)
@@ -104,28 +98,20 @@ func (b *bench) ceiling(ctx context.Context, r *Results) error {
 			return err
 		}
 	}
-	return b.setPropagation(ctx, "Enabled", "Running")
+	return b.setPropagation(ctx, corev1beta1.PropagationEnabled, corev1beta1.ControllerStatusRunning)
 }
 
 // setPropagation switches the kind's propagation and waits until its
 // FederatedTypeConfig reports the controller in the state wanted.
-func (b *bench) setPropagation(ctx context.Context, propagation, controller string) error {
-	name := b.kind.target.Resource
-	if group := b.kind.target.Group; group != "" {
-		name += "." + group
-	}
-	configs := b.fedhub.Resource(typeConfigs).Namespace(systemNamespace)
+func (b *bench) setPropagation(ctx context.Context, propagation corev1beta1.PropagationMode, controller corev1beta1.ControllerStatus) error {
+	name := typeconfig.Name(corev1beta1.APIResource{Group: b.kind.target.Group, PluralName: b.kind.target.Resource})
+	configs := b.f.Client.CoreV1beta1().FederatedTypeConfigs(corev1beta1.DefaultFederationNamespace)
 	patch := fmt.Sprintf(`{"spec":{"propagation":%q}}`, propagation)
 	if _, err := configs.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		return err
 	}
-	return waitUntil(ctx, deadline, "FederatedTypeConfig "+name+" "+controller, func() bool {
+	return waitUntil(ctx, deadline, fmt.Sprintf("FederatedTypeConfig %s %s", name, controller), func() bool {
 		config, err := configs.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		state, _, _ := unstructured.NestedString(config.Object, "status", "propagationController")
-		observed, _, _ := unstructured.NestedInt64(config.Object, "status", "observedGeneration")
-		return state == controller && observed == config.GetGeneration()
+		return err == nil && config.Status.PropagationController == controller && config.Status.ObservedGeneration == config.Generation
 	})
 }

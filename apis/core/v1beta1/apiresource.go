@@ -22,3 +22,8 @@ import "k8s.io/apimachinery/pkg/runtime/schema"
 func (r APIResource) GroupVersionResource() schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.PluralName}
 }
+
+// GroupVersionKind is the kind the type's objects have.
+func (r APIResource) GroupVersionKind() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+}

@@ -110,7 +110,7 @@ func NewTypeController(typeConfig *corev1beta1.FederatedTypeConfig, fedhub dynam
 	return &TypeController{
 		typeConfig: typeConfig,
 		target:     target.GroupVersionResource(),
-		targetKind: schema.GroupVersionKind{Group: target.Group, Version: target.Version, Kind: target.Kind},
+		targetKind: target.GroupVersionKind(),
 		federated:  federated.GroupVersionResource(),
 		namespaced: target.Scope == corev1beta1.NamespaceScoped,
 		fedhub:     fedhub,
