@@ -323,13 +323,17 @@ func parsePointer(path string) ([]string, error) {
 	return tokens, nil
 }
 
-// protectedField names the identity field tokens point at, if any: Render sets
-// these from the federated object and target, so an override may not.
+// protectedField names the identity or lifecycle field tokens point at, if
+// any: Render sets the identity from the federated object and target, and a
+// member object's finalizers and owners are the member's own, so an override
+// may not set either.
 func protectedField(tokens []string) string {
 	switch {
 	case len(tokens) == 1 && (tokens[0] == "kind" || tokens[0] == "apiVersion"):
 		return tokens[0]
 	case len(tokens) == 2 && tokens[0] == "metadata" && (tokens[1] == "name" || tokens[1] == "namespace"):
+		return "metadata." + tokens[1]
+	case len(tokens) >= 2 && tokens[0] == "metadata" && (tokens[1] == "finalizers" || tokens[1] == "ownerReferences"):
 		return "metadata." + tokens[1]
 	}
 	return ""
@@ -439,6 +443,11 @@ var guardedFields = []struct {
 	{"metadata.name", []string{"metadata", "name"}},
 	{"metadata.namespace", []string{"metadata", "namespace"}},
 	{"the " + ManagedLabel + " label", []string{"metadata", "labels", ManagedLabel}},
+	// A finalizer would let a tenant hold a member object's deletion hostage,
+	// and an owner reference would let the member's garbage collector delete
+	// it with an object of someone else's.
+	{"metadata.finalizers", []string{"metadata", "finalizers"}},
+	{"metadata.ownerReferences", []string{"metadata", "ownerReferences"}},
 }
 
 // changedGuard names the first guarded field that differs between before and after.

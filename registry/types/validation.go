@@ -47,6 +47,21 @@ var forbiddenOverridePaths = map[string]bool{
 	"/metadata/name": true, "/metadata/namespace": true, "/metadata/generateName": true, "/kind": true, "/apiVersion": true,
 }
 
+// forbiddenOverridePrefixes are fields no override may reach, nor anything
+// inside them: a finalizer blocks a member object's deletion, and an owner
+// reference hands it to the member's garbage collector.
+var forbiddenOverridePrefixes = []string{"/metadata/finalizers", "/metadata/ownerReferences"}
+
+// lifecycleOverride tells whether pointer is, or is inside, one of forbiddenOverridePrefixes.
+func lifecycleOverride(pointer string) bool {
+	for _, prefix := range forbiddenOverridePrefixes {
+		if pointer == prefix || strings.HasPrefix(pointer, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // ValidateFederatedSpec checks what the schema cannot: placement names and
 // selector, overrides that KubeFed let through and failed on later, a
 // template that names another namespace, and the delete options annotation.
@@ -206,6 +221,8 @@ func validateOverride(change map[string]any, paths map[string]bool, path *field.
 		errs = append(errs, field.Invalid(pointerPath, pointer, "must be a JSON pointer starting with /"))
 	case forbiddenOverridePaths[pointer]:
 		errs = append(errs, field.Forbidden(pointerPath, fmt.Sprintf("%s is the federated object's own; it cannot differ per cluster", pointer)))
+	case lifecycleOverride(pointer):
+		errs = append(errs, field.Forbidden(pointerPath, "a member object's finalizers and owner references are the member's own; overrides may not set them"))
 	case paths[pointer]:
 		errs = append(errs, field.Duplicate(pointerPath, pointer))
 	}

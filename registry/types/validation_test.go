@@ -70,6 +70,14 @@ overrides: [{clusterName: a, clusterOverrides: []}, {clusterName: a}]`,
 overrides: [{clusterName: a, clusterOverrides: [{path: /metadata/name, value: x}, {path: /metadata/namespace, value: x}, {path: /metadata/generateName, value: x}, {path: /kind, value: x}]}]`,
 			want: []string{"FieldValueForbidden spec.overrides[0].clusterOverrides[0].path", "FieldValueForbidden spec.overrides[0].clusterOverrides[1].path",
 				"FieldValueForbidden spec.overrides[0].clusterOverrides[2].path", "FieldValueForbidden spec.overrides[0].clusterOverrides[3].path"}},
+		{name: "finalizers and owner references, or anything in them", spec: `
+overrides: [{clusterName: a, clusterOverrides: [{path: /metadata/finalizers, value: [example.com/block]}, {op: add, path: /metadata/finalizers/-, value: x},
+  {path: /metadata/ownerReferences, value: [{apiVersion: v1, kind: ConfigMap, name: o, uid: u}]}, {path: /metadata/ownerReferences/0/name, value: x}]}]`,
+			want: []string{"FieldValueForbidden spec.overrides[0].clusterOverrides[0].path", "FieldValueForbidden spec.overrides[0].clusterOverrides[1].path",
+				"FieldValueForbidden spec.overrides[0].clusterOverrides[2].path", "FieldValueForbidden spec.overrides[0].clusterOverrides[3].path"}},
+		{name: "finalizers set through the whole metadata, found by rendering", spec: `
+overrides: [{clusterName: a, clusterOverrides: [{path: /metadata, value: {name: web, namespace: team-a, labels: {kubefed.io/managed: "true"}, finalizers: [example.com/block]}}]}]`,
+			want: []string{"FieldValueInvalid spec.overrides[0].clusterOverrides[0]"}},
 		{name: "duplicate path in one cluster, same path in two clusters", spec: `
 overrides: [{clusterName: a, clusterOverrides: [{path: /spec/replicas, value: 1}, {path: /spec/replicas, value: 2}]}, {clusterName: b, clusterOverrides: [{path: /spec/replicas, value: 3}]}]`,
 			want: []string{"FieldValueDuplicate spec.overrides[0].clusterOverrides[1].path"}},
