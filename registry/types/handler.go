@@ -347,6 +347,9 @@ var patchTypes = []string{string(types.JSONPatchType), string(types.MergePatchTy
 
 func (h *Handler) resourceHandler(info *servingInfo, verb string) http.HandlerFunc {
 	storage, scope, admit := info.storage.CustomResource, info.scope, h.admission
+	if verb == "create" || verb == "update" || verb == "patch" {
+		admit = admission.NewChainHandler(admit, info.memberAccess)
+	}
 	switch verb {
 	case "get":
 		return handlers.GetResource(storage, scope)

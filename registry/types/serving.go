@@ -21,6 +21,7 @@ package types
 
 import (
 	"fmt"
+	"k8s.io/apiserver/pkg/admission"
 	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -60,6 +61,9 @@ type servingInfo struct {
 	// inflight counts the requests being served with this storage (watches
 	// aside), so that a replaced storage is destroyed once they are done.
 	inflight *utilwaitgroup.SafeWaitGroup
+	// memberAccess checks writes for what they make fedhub set outside the
+	// object's namespace in members.
+	memberAccess admission.Interface
 }
 
 // dependencies are what every serving info is built with.
@@ -152,6 +156,7 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 		storage:    storage, scope: &scope, status: &statusScope,
 		propagationOn: ftc.Spec.Propagation == corev1beta1.PropagationEnabled,
 		templateKnown: templateKnown,
+		memberAccess:  memberAccess{target: target, authorizer: deps.authorizer},
 	}, nil
 }
 
