@@ -20,6 +20,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// TargetKinds are the federated workloads whose replicas a preference can schedule.
+var TargetKinds = []string{"FederatedDeployment", "FederatedReplicaSet"}
+
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // ReplicaSchedulingPreference spreads the replicas of the FederatedDeployment or

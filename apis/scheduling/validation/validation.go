@@ -33,9 +33,6 @@ import (
 // allClusters is the cluster key that stands for every cluster not named.
 const allClusters = "*"
 
-// targetKinds are the federated workloads whose replicas can be scheduled.
-var targetKinds = []string{"FederatedDeployment", "FederatedReplicaSet"}
-
 // ValidateReplicaSchedulingPreference validates a ReplicaSchedulingPreference on create.
 func ValidateReplicaSchedulingPreference(obj *scheduling.ReplicaSchedulingPreference) field.ErrorList {
 	allErrs := apivalidation.ValidateObjectMeta(&obj.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
@@ -60,8 +57,8 @@ func validateSpec(spec *scheduling.ReplicaSchedulingPreferenceSpec, fldPath *fie
 	switch {
 	case spec.TargetKind == "":
 		allErrs = append(allErrs, field.Required(kindPath, ""))
-	case !slices.Contains(targetKinds, spec.TargetKind):
-		allErrs = append(allErrs, field.NotSupported(kindPath, spec.TargetKind, targetKinds))
+	case !slices.Contains(scheduling.TargetKinds, spec.TargetKind):
+		allErrs = append(allErrs, field.NotSupported(kindPath, spec.TargetKind, scheduling.TargetKinds))
 	}
 	allErrs = append(allErrs, apivalidation.ValidateNonnegativeField(int64(spec.TotalReplicas), fldPath.Child("totalReplicas"))...)
 	clustersPath := fldPath.Child("clusters")

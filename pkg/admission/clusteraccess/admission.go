@@ -24,18 +24,22 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
+	"github.com/fedhub/fedhub/pkg/scheduling/planner"
 )
 
 const (
@@ -128,8 +132,10 @@ func (c *ClusterAccess) Validate(ctx context.Context, a admission.Attributes, _ 
 }
 
 // targets are the clusters a request's object may reach: a federated
-// object's placement, or the clusters a ReplicaSchedulingPreference names
-// when it does not stay within its workload's placement.
+// object's placement, or every cluster a ReplicaSchedulingPreference's plan
+// may use. With intersectWithClusterSelector the plan stays within the
+// clusters the preference names, so those are still checked: the workload's
+// selector only narrows them.
 func targets(a admission.Attributes) (names []string, all bool, err error) {
 	switch a.GetResource().Group {
 	case typesv1beta1.SchemeGroupVersion.Group:
@@ -144,18 +150,29 @@ func targets(a admission.Attributes) (names []string, all bool, err error) {
 		names, all = p.Targets()
 		return names, all, nil
 	case schedulingv1alpha1.SchemeGroupVersion.Group:
-		rsp, ok := a.GetObject().(*schedulingv1alpha1.ReplicaSchedulingPreference)
-		if !ok || rsp.Spec.IntersectWithClusterSelector {
+		clusters, ok := preferenceClusters(a.GetObject())
+		if !ok {
 			return nil, false, nil
 		}
-		for cluster := range rsp.Spec.Clusters {
-			if cluster == "*" {
-				return nil, true, nil
-			}
-			names = append(names, cluster)
+		// A preference that names no cluster weighs every cluster, as "*" does.
+		if len(clusters) == 0 || slices.Contains(clusters, planner.Wildcard) {
+			return nil, true, nil
 		}
-		slices.Sort(names)
-		return names, false, nil
+		slices.Sort(clusters)
+		return clusters, false, nil
 	}
 	return nil, false, nil
+}
+
+// preferenceClusters are the keys of a preference's clusters. Admission is
+// handed the internal type; the versioned one is read too, for callers that
+// decode it themselves.
+func preferenceClusters(obj runtime.Object) ([]string, bool) {
+	switch rsp := obj.(type) {
+	case *scheduling.ReplicaSchedulingPreference:
+		return slices.Collect(maps.Keys(rsp.Spec.Clusters)), true
+	case *schedulingv1alpha1.ReplicaSchedulingPreference:
+		return slices.Collect(maps.Keys(rsp.Spec.Clusters)), true
+	}
+	return nil, false
 }

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 )
 
@@ -62,12 +63,13 @@ func federated(t *testing.T, spec string) runtime.Object {
 func TestValidate(t *testing.T) {
 	federatedConfigMaps := schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federatedconfigmaps"}
 	preferences := schedulingv1alpha1.SchemeGroupVersion.WithResource("replicaschedulingpreferences")
+	// Admission is handed the internal type, as the server decodes it.
 	preference := func(intersect bool, clusters ...string) runtime.Object {
-		rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{
+		rsp := &scheduling.ReplicaSchedulingPreference{Spec: scheduling.ReplicaSchedulingPreferenceSpec{
 			TargetKind: "FederatedDeployment", TotalReplicas: 3, IntersectWithClusterSelector: intersect,
-			Clusters: map[string]schedulingv1alpha1.ClusterPreferences{}}}
+			Clusters: map[string]scheduling.ClusterPreferences{}}}
 		for _, c := range clusters {
-			rsp.Spec.Clusters[c] = schedulingv1alpha1.ClusterPreferences{Weight: 1}
+			rsp.Spec.Clusters[c] = scheduling.ClusterPreferences{Weight: 1}
 		}
 		return rsp
 	}
@@ -101,7 +103,19 @@ func TestValidate(t *testing.T) {
 			object: preference(false, "member-1", "member-2"), wantDenied: []string{"cluster(s) member-2"}},
 		{name: "preference with * needs every cluster", granted: []string{"member-1"}, resource: preferences,
 			object: preference(false, "*"), wantDenied: []string{"every cluster"}},
-		{name: "preference within its workload's placement", resource: preferences, object: preference(true, "*")},
+		{name: "preference naming no cluster weighs every cluster", granted: []string{"member-1", "member-2"}, resource: preferences,
+			object: preference(false), wantDenied: []string{"every cluster"}},
+		{name: "preference intersected with the workload's selector still names its clusters", granted: []string{"member-1"}, resource: preferences,
+			object: preference(true, "member-2"), wantDenied: []string{"cluster(s) member-2"}},
+		{name: "preference intersected with * needs every cluster", granted: []string{"member-1"}, resource: preferences,
+			object: preference(true, "*"), wantDenied: []string{"every cluster"}},
+		{name: "preference on granted clusters", granted: []string{"member-1", "member-2"}, resource: preferences,
+			object: preference(true, "member-1", "member-2")},
+		{name: "preference with every cluster granted", granted: []string{""}, resource: preferences, object: preference(false)},
+		{name: "the versioned type is read too", granted: []string{"member-1"}, resource: preferences,
+			object: &schedulingv1alpha1.ReplicaSchedulingPreference{Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{
+				Clusters: map[string]schedulingv1alpha1.ClusterPreferences{"member-2": {Weight: 1}}}},
+			wantDenied: []string{"cluster(s) member-2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
