@@ -20,6 +20,7 @@ package reconciler
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -31,19 +32,60 @@ import (
 	"k8s.io/client-go/util/workqueue"
 )
 
-// RunWorkers runs process on workers goroutines until ctx ends, then shuts
-// the queue down and returns once every worker has finished its item.
-func RunWorkers[T comparable](ctx context.Context, queue workqueue.TypedRateLimitingInterface[T], workers int, process func(context.Context) bool) {
+// Worker is what RunWorkers needs from a controller: its queue, what it does
+// with one key, and how it tells users that doing so panicked.
+type Worker[T comparable] struct {
+	// Controller names the controller in logs and in fedhub_reconcile_panics_total.
+	Controller string
+	// Queue holds the keys to reconcile.
+	Queue workqueue.TypedRateLimitingInterface[T]
+	// Process reconciles one key and settles it in Queue (Forget,
+	// AddRateLimited, AddAfter); RunWorkers takes the key and marks it done.
+	Process func(ctx context.Context, key T)
+	// ReportPanic records on the object at key that reconciling it panicked:
+	// a Warning event and, where its kind has conditions, a condition. Nil
+	// when there is no object to report on.
+	ReportPanic func(ctx context.Context, key T, message string) error
+}
+
+// RunWorkers runs w on workers goroutines until ctx ends, then shuts the
+// queue down and returns once every worker has finished its item.
+func RunWorkers[T comparable](ctx context.Context, w Worker[T], workers int) {
+	// Here rather than in each controller's setup, so that no controller
+	// can count panics without the counter being on /metrics.
+	RegisterMetrics()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for process(ctx) {
+			for w.processNext(ctx) {
 			}
 		})
 	}
 	<-ctx.Done()
-	queue.ShutDown()
+	w.Queue.ShutDown()
 	wg.Wait()
+}
+
+// processNext takes one key from the queue and processes it. A panic is
+// recovered here, once for every controller: the reconcilers run inside
+// fedhub-apiserver, so a panic that escaped would take every request down
+// with it, and since the object is reconciled again at start, keep it down.
+// The key is retried with backoff: the same input is likely to panic again.
+func (w Worker[T]) processNext(ctx context.Context) bool {
+	key, shutdown := w.Queue.Get()
+	if shutdown {
+		return false
+	}
+	defer w.Queue.Done(key)
+	if p := Catch(func() { w.Process(ctx, key) }); p != nil {
+		var report func(context.Context, string) error
+		if w.ReportPanic != nil {
+			report = func(ctx context.Context, message string) error { return w.ReportPanic(ctx, key, message) }
+		}
+		HandlePanic(ctx, w.Controller, fmt.Sprint(key), p, report)
+		w.Queue.AddRateLimited(key)
+	}
+	return true
 }
 
 // servedPollInterval is how often WaitUntilServed asks.

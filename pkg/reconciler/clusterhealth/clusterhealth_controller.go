@@ -86,7 +86,9 @@ func NewController(namespace string, client clientset.Interface, clusters fedinf
 		AddFunc: c.enqueueCluster,
 		UpdateFunc: func(old, new any) {
 			// A status write of our own is no reason to probe again; a new spec is.
-			if o, n := old.(*corev1beta1.KubeFedCluster), new.(*corev1beta1.KubeFedCluster); !equality.Semantic.DeepEqual(o.Spec, n.Spec) {
+			o, oldOK := old.(*corev1beta1.KubeFedCluster)
+			n, newOK := new.(*corev1beta1.KubeFedCluster)
+			if !oldOK || !newOK || !equality.Semantic.DeepEqual(o.Spec, n.Spec) {
 				c.enqueueCluster(new)
 			}
 		},
@@ -148,7 +150,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return
 	}
-	reconciler.RunWorkers(ctx, c.queue, workers, c.processNext)
+	reconciler.RunWorkers(ctx, reconciler.Worker[string]{Controller: ControllerName, Queue: c.queue, Process: c.processNext, ReportPanic: c.reportPanic}, workers)
 	c.mu.Lock()
 	for name, p := range c.probers {
 		p.stop()
@@ -157,15 +159,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	c.mu.Unlock()
 }
 
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(name)
+func (c *Controller) processNext(ctx context.Context, name string) {
 	c.sync(ctx, name)
 	c.queue.Forget(name)
-	return true
 }
 
 // sync starts a prober for a new cluster, stops the prober of a deleted one,
@@ -261,6 +257,8 @@ func (h health) String() string {
 		return "offline"
 	case healthMalformed:
 		return "misconfigured"
+	case healthUnhandled:
+		return "not known: fedhub failed to probe it"
 	}
 	return "unknown"
 }

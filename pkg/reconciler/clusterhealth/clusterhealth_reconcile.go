@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 )
 
 // Reasons on the cluster conditions, as KubeFed wrote them.
@@ -34,6 +35,8 @@ const (
 	ReasonClusterNotReachable    = "ClusterNotReachable"
 	ReasonClusterReachable       = "ClusterReachable"
 	ReasonClusterConfigMalformed = "ClusterConfigMalformed"
+	// ReasonReconcileError: fedhub failed to handle the cluster (a bug); the message says how.
+	ReasonReconcileError = reconciler.ReasonReconcileError
 )
 
 // KubeFed's health check defaults, used where the KubeFedConfig says nothing.
@@ -58,6 +61,8 @@ const (
 	healthOffline
 	// healthMalformed: no usable client could be built or the member refused the credentials.
 	healthMalformed
+	// healthUnhandled: probing the member panicked, so fedhub cannot vouch for it.
+	healthUnhandled
 )
 
 // observation is what one probe found out about a member.
@@ -173,6 +178,10 @@ func conditionsFor(o observation) []corev1beta1.ClusterCondition {
 		return []corev1beta1.ClusterCondition{
 			condition(corev1beta1.ClusterReady, corev1.ConditionFalse, ReasonClusterNotReachable, o.message),
 			condition(corev1beta1.ClusterOffline, corev1.ConditionTrue, ReasonClusterNotReachable, o.message)}
+	case healthUnhandled:
+		// Reachability is not known either: only Ready is said.
+		return []corev1beta1.ClusterCondition{
+			condition(corev1beta1.ClusterReady, corev1.ConditionFalse, ReasonReconcileError, o.message)}
 	default:
 		return []corev1beta1.ClusterCondition{
 			condition(corev1beta1.ClusterReady, corev1.ConditionFalse, ReasonClusterConfigMalformed, o.message),

@@ -21,9 +21,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 )
 
 var everything = labels.Everything()
@@ -38,7 +40,9 @@ type prober struct {
 
 	// Owned by the prober's goroutine.
 	threshold threshold
-	clients   *memberClients
+	// backoff spaces the probes after probes that panicked.
+	backoff workqueue.TypedRateLimiter[string]
+	clients *memberClients
 	// written is the object the last status write returned, and replaced the
 	// version the informer may still show for a moment.
 	written  *corev1beta1.KubeFedCluster
@@ -47,11 +51,22 @@ type prober struct {
 
 func (c *Controller) startProber(ctx context.Context, name string) *prober {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &prober{name: name, poke: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	p := &prober{name: name, poke: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
+		backoff: workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, 5*time.Minute)}
 	go func() {
 		defer close(p.done)
 		for {
-			c.probeOnce(ctx, p)
+			wait := c.healthCheck().Period
+			if caught := reconciler.Catch(func() { c.probeOnce(ctx, p) }); caught != nil {
+				// The prober is this cluster's worker: it reports and backs
+				// off as RunWorkers does, and goes on probing.
+				reconciler.HandlePanic(ctx, ControllerName, name, caught, func(ctx context.Context, message string) error {
+					return c.reportPanic(ctx, name, message)
+				})
+				wait = max(wait, p.backoff.When(name))
+			} else {
+				p.backoff.Forget(name)
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -61,7 +76,7 @@ func (c *Controller) startProber(ctx context.Context, name string) *prober {
 					return
 				case <-time.After(pokeDelay):
 				}
-			case <-time.After(c.healthCheck().Period):
+			case <-time.After(wait):
 			}
 		}
 	}()

@@ -23,18 +23,21 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	fedclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions/core/v1beta1"
 	fedlisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 )
 
 // ControllerName names the propagation controllers in logs, events and --controllers.
@@ -81,6 +84,8 @@ type Manager struct {
 	recorder    record.EventRecorder
 	synced      []cache.InformerSynced
 	changes     chan struct{}
+	// backoff spaces the attempts to run a type whose controller panicked.
+	backoff workqueue.TypedRateLimiter[string]
 
 	mu      sync.Mutex
 	running map[string]*runningType
@@ -101,6 +106,7 @@ func NewManager(namespace string, fedhub dynamic.Interface, typeStatus fedclient
 	m := &Manager{namespace: namespace, fedhub: fedhub, typeStatus: typeStatus, typeConfigs: typeConfigs.Lister(),
 		configs: configs.Lister(), clusters: clusters, recorder: recorder, changes: make(chan struct{}, 1),
 		running: map[string]*runningType{},
+		backoff: workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, 5*time.Minute),
 		synced:  []cache.InformerSynced{typeConfigs.Informer().HasSynced, configs.Informer().HasSynced}}
 	changed := func(any) { m.changed() }
 	if _, err := typeConfigs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -114,7 +120,9 @@ func NewManager(namespace string, fedhub dynamic.Interface, typeStatus fedclient
 	if _, err := configs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: settingsChanged, DeleteFunc: settingsChanged,
 		UpdateFunc: func(old, obj any) {
-			if adoption(old.(*corev1beta1.KubeFedConfig)) != adoption(obj.(*corev1beta1.KubeFedConfig)) {
+			o, oldOK := old.(*corev1beta1.KubeFedConfig)
+			n, newOK := obj.(*corev1beta1.KubeFedConfig)
+			if !oldOK || !newOK || adoption(o) != adoption(n) {
 				m.enqueueAll()
 			}
 		},
@@ -184,43 +192,77 @@ func (m *Manager) syncTypes(ctx context.Context) {
 			wanted[tc.Name] = tc
 		}
 	}
+	var stopped []*runningType
+	// Workers of a stopping controller may wait for m.mu (namespacePlacement):
+	// wait for them only once it is released, which the deferred Unlock
+	// below, run first, does.
+	defer func() {
+		for _, r := range stopped {
+			<-r.done
+		}
+	}()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var stopped []*runningType
 	for name, r := range m.running {
 		if tc, ok := wanted[name]; !ok || !equality.Semantic.DeepEqual(tc.Spec, r.spec) {
 			r.cancel()
+			m.backoff.Forget(name)
 			stopped = append(stopped, r)
 			delete(m.running, name)
 			runningControllers.DeleteLabelValues(r.controller.federated.Resource)
 			klog.FromContext(ctx).V(2).Info("Stopped propagating", "type", name)
 		}
 	}
-	// Workers of a stopping controller may wait for m.mu (namespacePlacement):
-	// wait for them only once it is released.
-	defer func() {
-		for _, r := range stopped {
-			<-r.done
-		}
-	}()
 	for name, tc := range wanted {
 		if _, ok := m.running[name]; ok {
 			continue
 		}
-		controller := NewTypeController(tc.DeepCopy(), m.fedhub, m.clusters, m.namespacePlacement, m.adoptResources, m.recorder)
-		if isNamespaceKind(controller.targetKind) {
-			controller.onChange = m.namespaceChanged
+		if p := reconciler.Catch(func() { m.start(ctx, tc) }); p != nil {
+			m.typePanicked(ctx, tc, p)
 		}
-		typeCtx, cancel := context.WithCancel(ctx)
-		r := &runningType{spec: *tc.Spec.DeepCopy(), controller: controller, cancel: cancel, done: make(chan struct{})}
-		go func() {
-			defer close(r.done)
-			controller.Run(typeCtx, m.clusters.tuning.WorkersPerType)
-		}()
-		m.running[name] = r
-		runningControllers.WithLabelValues(controller.federated.Resource).Set(1)
-		klog.FromContext(ctx).V(2).Info("Propagating", "type", name)
 	}
+}
+
+// start runs the controller of a type; m.mu is held. A controller that
+// panics outside its workers (which recover their own panics) is reported
+// and, after backoff, started again: one FederatedTypeConfig fedhub cannot
+// handle must stop neither fedhub nor the other types.
+func (m *Manager) start(ctx context.Context, tc *corev1beta1.FederatedTypeConfig) {
+	controller := NewTypeController(tc.DeepCopy(), m.fedhub, m.clusters, m.namespacePlacement, m.adoptResources, m.recorder)
+	if isNamespaceKind(controller.targetKind) {
+		controller.onChange = m.namespaceChanged
+	}
+	typeCtx, cancel := context.WithCancel(ctx)
+	r := &runningType{spec: *tc.Spec.DeepCopy(), controller: controller, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		p := reconciler.Catch(func() { controller.Run(typeCtx, m.clusters.tuning.WorkersPerType) })
+		if p == nil {
+			return
+		}
+		cancel()
+		m.mu.Lock()
+		if m.running[tc.Name] == r {
+			delete(m.running, tc.Name)
+			runningControllers.DeleteLabelValues(controller.federated.Resource)
+		}
+		m.mu.Unlock()
+		m.typePanicked(ctx, tc, p)
+	}()
+	m.running[tc.Name] = r
+	runningControllers.WithLabelValues(controller.federated.Resource).Set(1)
+	klog.FromContext(ctx).V(2).Info("Propagating", "type", tc.Name)
+}
+
+// typePanicked reports that starting or running the controller of a type
+// panicked, as a Warning event on its FederatedTypeConfig (whose status has
+// no conditions), and looks at the types again after backoff.
+func (m *Manager) typePanicked(ctx context.Context, tc *corev1beta1.FederatedTypeConfig, p *reconciler.Panic) {
+	reconciler.HandlePanic(ctx, ControllerName, tc.Name, p, func(_ context.Context, message string) error {
+		m.recorder.Event(tc, corev1.EventTypeWarning, reconciler.ReasonReconcileError, message)
+		return nil
+	})
+	time.AfterFunc(m.backoff.When(tc.Name), m.changed)
 }
 
 // reportTypes writes each FederatedTypeConfig's status as KubeFed did: the

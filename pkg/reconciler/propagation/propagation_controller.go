@@ -125,8 +125,8 @@ func NewTypeController(typeConfig *corev1beta1.FederatedTypeConfig, fedhub dynam
 }
 
 // Run follows the federated objects and the members until ctx ends.
+// A panic here, outside the workers, is the Manager's to recover.
 func (c *TypeController) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
 	logger := klog.FromContext(ctx).WithValues("controller", "propagation", "type", c.federated.Resource)
 	ctx = klog.NewContext(ctx, logger)
@@ -142,7 +142,9 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 		UpdateFunc: func(old, obj any) {
 			// The echo of a status fedhub just wrote changes nothing to do;
 			// a resync (the same version again) does ask for a reconcile.
-			if o, n := old.(*unstructured.Unstructured), obj.(*unstructured.Unstructured); o.GetResourceVersion() != n.GetResourceVersion() && c.ownStatus(n) {
+			o, oldOK := old.(*unstructured.Unstructured)
+			n, newOK := obj.(*unstructured.Unstructured)
+			if oldOK && newOK && o.GetResourceVersion() != n.GetResourceVersion() && c.ownStatus(n) {
 				return
 			}
 			c.enqueue(obj)
@@ -160,7 +162,7 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 		return
 	}
 	c.syncMembers(ctx)
-	reconciler.RunWorkers(ctx, c.queue, workers, c.processNext)
+	reconciler.RunWorkers(ctx, reconciler.Worker[string]{Controller: ControllerName, Queue: c.queue, Process: c.processNext, ReportPanic: c.reportPanic}, workers)
 	c.mu.Lock()
 	for name, m := range c.members {
 		m.cancel()
@@ -352,12 +354,7 @@ func (c *TypeController) member(name string) (*memberInformer, error) {
 	return m, nil
 }
 
-func (c *TypeController) processNext(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
+func (c *TypeController) processNext(ctx context.Context, key string) {
 	started := time.Now()
 	requeue, err := c.reconcile(ctx, key)
 	observeReconcile(c.federated.Resource, started, err)
@@ -375,5 +372,4 @@ func (c *TypeController) processNext(ctx context.Context) bool {
 	default:
 		c.queue.Forget(key)
 	}
-	return true
 }

@@ -41,6 +41,7 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 	"github.com/fedhub/fedhub/pkg/render"
 )
 
@@ -95,7 +96,7 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	members := map[string]*unstructured.Unstructured{}
 	writes := &memberWrites{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var wg reconciler.Group
 	syncing := false
 	for _, cluster := range clusters {
 		isPlaced := placed[cluster.Name]
@@ -157,7 +158,11 @@ func (c *TypeController) federatedObject(key string) (*unstructured.Unstructured
 	if err != nil {
 		return nil, err
 	}
-	return obj.(*unstructured.Unstructured), nil
+	fed, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("unexpected %T in the cache of %s", obj, c.federated.Resource)
+	}
+	return fed, nil
 }
 
 // placement says which clusters the object is placed on: its own placement,
@@ -362,7 +367,11 @@ func (c *TypeController) cached(m *memberInformer, namespace, name string) (*uns
 	if err != nil {
 		return nil, err
 	}
-	return obj.(*unstructured.Unstructured).DeepCopy(), nil
+	live, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("unexpected %T in the cache of %s", obj, c.target.Resource)
+	}
+	return live.DeepCopy(), nil
 }
 
 // applied remembers the member object's resourceVersion as fedhub's own
@@ -441,11 +450,24 @@ func (c *TypeController) removeFinalizer(ctx context.Context, fed *unstructured.
 // writeStatus stores the status of one reconcile when it changed.
 func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string,
 	workload *workloadSummary, remote map[string]*typesv1beta1.JSON) error {
+	current := currentStatus(fed)
+	return c.storeStatus(ctx, fed, current, desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, remote, time.Now()))
+}
+
+// currentStatus is the federated object's status as far as it can be read:
+// a status fedhub did not write may have any shape.
+func currentStatus(fed *unstructured.Unstructured) typesv1beta1.FederatedStatus {
 	var current typesv1beta1.FederatedStatus
 	if raw, ok := fed.Object["status"].(map[string]any); ok {
 		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &current)
 	}
-	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, remote, time.Now())
+	return current
+}
+
+// storeStatus writes desired as the federated object's status unless it
+// differs from current only in times, and remembers the write so that its
+// echo is not reconciled.
+func (c *TypeController) storeStatus(ctx context.Context, fed *unstructured.Unstructured, current, desired typesv1beta1.FederatedStatus) error {
 	if !statusChanged(current, desired) {
 		return nil
 	}
@@ -487,7 +509,7 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 	namespace, name := c.memberName(fed)
 	var unreachable, waiting, failed []string
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var wg reconciler.Group
 	note := func(list *[]string, entry string) {
 		mu.Lock()
 		*list = append(*list, entry)

@@ -167,7 +167,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	c.syncWorkloadKinds(ctx)
 	go c.followWorkloadKinds(ctx)
 	logger.V(2).Info("Started")
-	reconciler.RunWorkers(ctx, c.queue, workers, c.processNext)
+	reconciler.RunWorkers(ctx, reconciler.Worker[string]{Controller: ControllerName, Queue: c.queue, Process: c.processNext, ReportPanic: c.reportPanic}, workers)
 }
 
 // followWorkloadKinds runs an informer for each target kind while a
@@ -266,14 +266,13 @@ func (c *Controller) workloadLister(kind string) (lister cache.GenericLister, se
 	return w.lister, true, w.synced()
 }
 
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
+func (c *Controller) processNext(ctx context.Context, key string) {
 	logger := klog.FromContext(ctx).WithValues("key", key)
-	err := c.sync(klog.NewContext(ctx, logger), key)
+	ctx = klog.NewContext(ctx, logger)
+	err := c.sync(ctx, key)
+	if err == nil {
+		err = c.clearReconcileError(ctx, key)
+	}
 	switch {
 	case err == nil:
 		c.queue.Forget(key)
@@ -284,5 +283,4 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		logger.Error(err, "Scheduling replicas failed; retrying")
 		c.queue.AddRateLimited(key)
 	}
-	return true
 }
