@@ -48,6 +48,12 @@ const leaderElectionJitterFactor = 1.2
 // APIEndpointFormat is shown with every endpoint error so the user sees what is accepted.
 const APIEndpointFormat = "must be an http:// or https:// URL, or a host, host:port, IP or IP:port (which means https)"
 
+// PlainHTTPDetail says why an http:// endpoint is refused and how to opt out.
+// KubeFed's own switch is the opt-out, so a KubeFed manifest that already
+// gave up on TLS keeps meaning what it meant.
+const PlainHTTPDetail = "http:// would send the member's bearer token unencrypted; use https://, " +
+	`or set spec.disabledTLSValidations to ["*"] to give up TLS explicitly`
+
 var (
 	tlsValidations     = []core.TLSValidation{core.TLSAll, core.TLSSubjectName, core.TLSValidityPeriod}
 	conditionTypes     = []core.ClusterConditionType{core.ClusterReady, core.ClusterOffline, core.ClusterConfigMalformed}
@@ -131,20 +137,25 @@ func validateObjectMetaUpdate(newMeta, oldMeta *metav1.ObjectMeta) field.ErrorLi
 }
 
 func validateKubeFedClusterSpec(spec *core.KubeFedClusterSpec, fldPath *field.Path) field.ErrorList {
-	allErrs := validateAPIEndpoint(spec.APIEndpoint, fldPath.Child("apiEndpoint"))
+	allErrs := validateAPIEndpoint(spec.APIEndpoint, slices.Contains(spec.DisabledTLSValidations, core.TLSAll), fldPath.Child("apiEndpoint"))
 	allErrs = append(allErrs, validateName(spec.SecretRef.Name, utilvalidation.IsDNS1123Subdomain, fldPath.Child("secretRef", "name"))...)
 	allErrs = append(allErrs, validateDisabledTLSValidations(spec.DisabledTLSValidations, fldPath.Child("disabledTLSValidations"))...)
 	allErrs = append(allErrs, validateProxyURL(spec.ProxyURL, fldPath.Child("proxyURL"))...)
 	return append(allErrs, validateCABundle(spec.CABundle, fldPath.Child("caBundle"))...)
 }
 
-// validateAPIEndpoint accepts exactly what the member's rest client will be able to dial.
-func validateAPIEndpoint(endpoint string, fldPath *field.Path) field.ErrorList {
+// validateAPIEndpoint accepts exactly what the member's rest client will be
+// able to dial, and plain http only when TLS is given up explicitly.
+func validateAPIEndpoint(endpoint string, tlsDisabled bool, fldPath *field.Path) field.ErrorList {
 	if endpoint == "" {
 		return field.ErrorList{field.Required(fldPath, APIEndpointFormat)}
 	}
-	if _, problem := ParseAPIEndpoint(endpoint); problem != "" {
+	u, problem := ParseAPIEndpoint(endpoint)
+	if problem != "" {
 		return field.ErrorList{field.Invalid(fldPath, endpoint, APIEndpointFormat+": "+problem)}
+	}
+	if u.Scheme == "http" && !tlsDisabled {
+		return field.ErrorList{field.Invalid(fldPath, endpoint, PlainHTTPDetail)}
 	}
 	return nil
 }

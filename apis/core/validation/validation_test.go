@@ -93,7 +93,18 @@ func TestValidateKubeFedCluster(t *testing.T) {
 		{name: "bare IP", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "10.0.0.1" }},
 		{name: "bare IP:port", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "10.0.0.1:6443" }},
 		{name: "bare IPv6:port", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "[::1]:6443" }},
-		{name: "http URL", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "http://member:8080" }},
+		{name: "http URL with TLS given up", mutate: func(c *core.KubeFedCluster) {
+			c.Spec.APIEndpoint = "http://member:8080"
+			c.Spec.DisabledTLSValidations = []core.TLSValidation{core.TLSAll}
+		}},
+		{name: "http URL", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "http://member:8080" },
+			want: []wantErr{invalid("spec.apiEndpoint")}},
+		{name: "HTTP URL in capitals", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "HTTP://member:8080" },
+			want: []wantErr{invalid("spec.apiEndpoint")}},
+		{name: "http URL with single TLS checks disabled", mutate: func(c *core.KubeFedCluster) {
+			c.Spec.APIEndpoint = "http://member:8080"
+			c.Spec.DisabledTLSValidations = []core.TLSValidation{core.TLSSubjectName, core.TLSValidityPeriod}
+		}, want: []wantErr{invalid("spec.apiEndpoint")}},
 		{name: "https URL with path prefix", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "https://proxy/member-1" }},
 		{name: "https URL with caBundle", mutate: func(c *core.KubeFedCluster) {
 			c.Spec.APIEndpoint = "https://member.example.com:6443"
@@ -185,6 +196,15 @@ func TestAPIEndpointErrorsExplainTheFormat(t *testing.T) {
 	}
 }
 
+func TestPlainHTTPErrorSaysHowToOptOut(t *testing.T) {
+	obj := validCluster()
+	obj.Spec.APIEndpoint = "http://127.0.0.1:9999"
+	errs := ValidateKubeFedCluster(obj)
+	if len(errs) != 1 || errs[0].Field != "spec.apiEndpoint" || !strings.Contains(errs[0].Detail, `spec.disabledTLSValidations to ["*"]`) {
+		t.Errorf("got %v, want one spec.apiEndpoint error naming the opt-out", errs)
+	}
+}
+
 func TestValidateKubeFedClusterUpdate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -196,6 +216,8 @@ func TestValidateKubeFedClusterUpdate(t *testing.T) {
 		{name: "renamed", mutate: func(c *core.KubeFedCluster) { c.Name = "member-2" },
 			want: []wantErr{invalid("metadata.name")}},
 		{name: "invalid endpoint", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "ftp://x" },
+			want: []wantErr{invalid("spec.apiEndpoint")}},
+		{name: "moved to plain http", mutate: func(c *core.KubeFedCluster) { c.Spec.APIEndpoint = "http://10.0.0.2:8080" },
 			want: []wantErr{invalid("spec.apiEndpoint")}},
 		{name: "invalid TLS validation", mutate: func(c *core.KubeFedCluster) {
 			c.Spec.DisabledTLSValidations = []core.TLSValidation{"Everything"}
