@@ -38,6 +38,7 @@ import (
 
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/pkg/admission/clusteraccess"
+	"github.com/fedhub/fedhub/pkg/admission/clustersecret"
 	"github.com/fedhub/fedhub/pkg/apiserver"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
@@ -91,6 +92,8 @@ func NewOptions() *Options {
 	// object as it will be stored.
 	clusteraccess.Register(o.RecommendedOptions.Admission.Plugins)
 	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, clusteraccess.PluginName)
+	clustersecret.Register(o.RecommendedOptions.Admission.Plugins)
+	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, clustersecret.PluginName)
 	return o
 }
 
@@ -239,6 +242,9 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
 	serverConfig.OpenAPIV3Config.Info.Title = "fedhub"
 
+	if o.RecommendedOptions.Admission != nil {
+		o.RecommendedOptions.ExtraAdmissionInitializers = admissionInitializers
+	}
 	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
