@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fedhub/fedhub/pkg/join"
+	"github.com/fedhub/fedhub/pkg/member"
 )
 
 func newJoinCommand(o *GlobalOptions) *cobra.Command {
@@ -32,7 +33,9 @@ func newJoinCommand(o *GlobalOptions) *cobra.Command {
 			"ClusterRole with the least rights the federation needs (managing the enabled federated types, " +
 			"reading nodes, namespaces and health); in the host, the Secret holding that token; and in " +
 			"fedhub, the KubeFedCluster NAME. Running it again updates what exists. A join that fails " +
-			"part-way removes what it created.",
+			"part-way removes what it created. The Secret records the member's endpoint in its " +
+			"annotation " + member.APIEndpointAnnotation + ", and fedhub sends the token to no other endpoint: " +
+			"after moving the member, join it again.",
 		Example: "  " + o.CommandName + " join cluster2 --cluster-context cluster2 --host-cluster-context cluster1",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -38,6 +38,7 @@ import (
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
+	fedmember "github.com/fedhub/fedhub/pkg/member"
 )
 
 // DefaultFederationNamespace is where KubeFed kept its clusters, credentials and configuration.
@@ -129,28 +130,42 @@ func Join(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("member %s: %w", o.ClusterName, err)
 	}
+	secret := o.credentialsSecret(token)
+	if _, err := apply(ctx, j, fmt.Sprintf("host: Secret %s/%s", secret.Namespace, secret.Name), o.Host.CoreV1().Secrets(o.FederationNamespace), secret); err != nil {
+		return err
+	}
+	cluster := o.kubeFedCluster()
+	_, err = apply(ctx, j, fmt.Sprintf("fedhub: KubeFedCluster %s/%s", cluster.Namespace, cluster.Name), o.Federation.CoreV1beta1().KubeFedClusters(o.FederationNamespace), cluster)
+	return err
+}
+
+// credentialsSecret is the host Secret holding the member's token. It records
+// the endpoint the token was issued for, and the federation sends the token
+// nowhere else (fedmember.APIEndpointAnnotation).
+func (o Options) credentialsSecret(token []byte) *corev1.Secret {
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: o.SecretName, Namespace: o.FederationNamespace},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"token": token},
+		ObjectMeta: metav1.ObjectMeta{Name: o.SecretName, Namespace: o.FederationNamespace,
+			Annotations: map[string]string{fedmember.APIEndpointAnnotation: o.Member.Host}},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{"token": token},
 	}
 	if len(o.Member.CAData) > 0 {
 		secret.Data["ca.crt"] = o.Member.CAData
 	}
-	if _, err := apply(ctx, j, fmt.Sprintf("host: Secret %s/%s", secret.Namespace, secret.Name), o.Host.CoreV1().Secrets(o.FederationNamespace), secret); err != nil {
-		return err
-	}
-	cluster := &corev1beta1.KubeFedCluster{
+	return secret
+}
+
+// kubeFedCluster is the KubeFedCluster that reaches the member with credentialsSecret.
+func (o Options) kubeFedCluster() *corev1beta1.KubeFedCluster {
+	return &corev1beta1.KubeFedCluster{
 		ObjectMeta: metav1.ObjectMeta{Name: o.ClusterName, Namespace: o.FederationNamespace},
 		Spec: corev1beta1.KubeFedClusterSpec{
 			APIEndpoint: o.Member.Host,
 			CABundle:    o.Member.CAData,
-			SecretRef:   corev1beta1.LocalSecretReference{Name: secret.Name},
+			SecretRef:   corev1beta1.LocalSecretReference{Name: o.SecretName},
 			ProxyURL:    proxyURL(o.Member),
 		},
 	}
-	_, err = apply(ctx, j, fmt.Sprintf("fedhub: KubeFedCluster %s/%s", cluster.Namespace, cluster.Name), o.Federation.CoreV1beta1().KubeFedClusters(o.FederationNamespace), cluster)
-	return err
 }
 
 // memberIdentity creates the reconciler's identity in the member and returns its token.

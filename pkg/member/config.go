@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -48,6 +49,13 @@ const (
 	caKey    = "ca.crt"
 )
 
+// APIEndpointAnnotation on a member's credentials Secret records the endpoint
+// the credentials were issued for; fedhubctl join writes it. Config sends
+// them nowhere else. A Secret without it (kubefedctl's, or one made by hand)
+// is sent wherever its KubeFedCluster points: only the admission check that
+// writing spec.secretRef needs "get" on the Secret protects it.
+const APIEndpointAnnotation = "fedhub.io/api-endpoint"
+
 // Config returns the configuration for reaching the member as the federation's identity.
 func Config(cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*rest.Config, error) {
 	if cluster == nil {
@@ -66,8 +74,15 @@ func Config(cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*rest.C
 	if err != nil {
 		return nil, err
 	}
+	if endpoint.Scheme == "http" && !skip.all {
+		// Validation refuses this too; a cluster stored before it did must not leak either.
+		return nil, fmt.Errorf("spec.apiEndpoint %q: %s", spec.APIEndpoint, validation.PlainHTTPDetail)
+	}
 	token, caPEM, roots, err := credentials(cluster, secret)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkIssuedFor(secret, endpoint); err != nil {
 		return nil, err
 	}
 
@@ -127,6 +142,40 @@ func parseEndpoint(endpoint string) (*url.URL, error) {
 		return nil, fmt.Errorf("spec.apiEndpoint %q %s: %s", endpoint, validation.APIEndpointFormat, problem)
 	}
 	return u, nil
+}
+
+// checkIssuedFor refuses to send the Secret's credentials to an endpoint other
+// than the one it records: whoever may point a KubeFedCluster at a listener of
+// theirs must not collect another cluster's token there.
+func checkIssuedFor(secret *corev1.Secret, endpoint *url.URL) error {
+	recorded, ok := secret.Annotations[APIEndpointAnnotation]
+	if !ok {
+		return nil
+	}
+	name := secret.Namespace + "/" + secret.Name
+	issued, problem := validation.ParseAPIEndpoint(recorded)
+	if problem != "" {
+		return fmt.Errorf("Secret %s annotation %s %q is not an endpoint (%s); refusing to send its credentials anywhere",
+			name, APIEndpointAnnotation, recorded, problem)
+	}
+	if want, got := normalizeEndpoint(issued), normalizeEndpoint(endpoint); want != got {
+		return fmt.Errorf("Secret %s was issued for %s; refusing to send its credentials to %s", name, want, got)
+	}
+	return nil
+}
+
+// normalizeEndpoint writes an endpoint one way: lower-case scheme and host,
+// explicit port, canonical IP, no trailing slash. Endpoints are the same when
+// their normal forms are.
+func normalizeEndpoint(u *url.URL) string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		host = ip.Unmap().String()
+	}
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(host, port) + strings.TrimSuffix(u.EscapedPath(), "/")
 }
 
 // skipped says which certificate checks spec.disabledTLSValidations turns off.

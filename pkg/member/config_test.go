@@ -161,6 +161,16 @@ func TestConfig(t *testing.T) {
 			wantErr: `spec.apiEndpoint "ftp://172.18.0.9:21" must be`},
 		{name: "apiEndpoint port out of range", cluster: func(c *corev1beta1.KubeFedCluster) { c.Spec.APIEndpoint = "member:99999" },
 			wantErr: `port "99999" must be a number from 1 to 65535`},
+		{name: "plain http refused", cluster: func(c *corev1beta1.KubeFedCluster) { c.Spec.APIEndpoint = "http://127.0.0.1:9999" },
+			wantErr: `spec.apiEndpoint "http://127.0.0.1:9999": http:// would send the member's bearer token unencrypted`},
+		{name: "plain http with TLS given up", cluster: func(c *corev1beta1.KubeFedCluster) {
+			c.Spec.APIEndpoint = "http://127.0.0.1:9999"
+			c.Spec.DisabledTLSValidations = []corev1beta1.TLSValidation{corev1beta1.TLSAll}
+		}, check: func(t *testing.T, c *rest.Config) {
+			if c.Host != "http://127.0.0.1:9999" {
+				t.Errorf("Host = %q, want http://127.0.0.1:9999", c.Host)
+			}
+		}},
 		{name: "bare host:port means https", cluster: func(c *corev1beta1.KubeFedCluster) { c.Spec.APIEndpoint = "10.0.0.1:6443" },
 			check: func(t *testing.T, c *rest.Config) {
 				if c.Host != "https://10.0.0.1:6443" {
@@ -202,6 +212,57 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigSendsCredentialsOnlyWhereIssued(t *testing.T) {
+	const refusal = "Secret kube-federation-system/member-1 was issued for https://127.0.0.1:6443; " +
+		"refusing to send its credentials to https://127.0.0.1:9999"
+	cases := []struct {
+		name     string
+		recorded *string // nil: the Secret has no record
+		endpoint string
+		wantErr  string
+	}{
+		{name: "not recorded", endpoint: "https://127.0.0.1:9999"},
+		{name: "recorded and the same", recorded: ptr("https://127.0.0.1:6443"), endpoint: "https://127.0.0.1:6443"},
+		{name: "recorded and the same, written differently", recorded: ptr("HTTPS://Member.Example.com/"), endpoint: "member.example.com:443"},
+		{name: "recorded and the same path", recorded: ptr("https://proxy:8443/member-1/"), endpoint: "https://proxy:8443/member-1"},
+		{name: "recorded and the same IPv6 address", recorded: ptr("https://[0:0::1]:6443"), endpoint: "[::1]:6443"},
+		{name: "recorded and another port", recorded: ptr("https://127.0.0.1:6443"), endpoint: "https://127.0.0.1:9999", wantErr: refusal},
+		{name: "recorded and another host", recorded: ptr("https://member-1.example.com:6443"), endpoint: "https://evil.example.com:6443",
+			wantErr: "refusing to send its credentials to https://evil.example.com:6443"},
+		{name: "recorded and another path", recorded: ptr("https://proxy:8443/member-1"), endpoint: "https://proxy:8443/member-2",
+			wantErr: "refusing to send its credentials to https://proxy:8443/member-2"},
+		{name: "recorded https, sent to http", recorded: ptr("https://127.0.0.1:6443"), endpoint: "http://127.0.0.1:6443",
+			wantErr: "was issued for https://127.0.0.1:6443; refusing to send its credentials to http://127.0.0.1:6443"},
+		{name: "record unreadable", recorded: ptr(""), endpoint: "https://127.0.0.1:6443",
+			wantErr: `annotation fedhub.io/api-endpoint "" is not an endpoint`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// "*" lets the http case reach the comparison.
+			cluster := testCluster(tc.endpoint, nil, corev1beta1.TLSAll)
+			secret := testSecret(map[string]string{"token": "abc"})
+			if tc.recorded != nil {
+				secret.Annotations = map[string]string{APIEndpointAnnotation: *tc.recorded}
+			}
+			config, err := Config(cluster, secret)
+			if tc.wantErr == "" {
+				if err != nil || config.BearerToken != "abc" {
+					t.Fatalf("config %+v, error %v; want the token", config, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
+			}
+			if config != nil {
+				t.Errorf("a config came with the refusal: %+v", config)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func wantCAData(want []byte) func(*testing.T, *rest.Config) {
 	return func(t *testing.T, c *rest.Config) {
