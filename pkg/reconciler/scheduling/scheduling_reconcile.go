@@ -305,6 +305,11 @@ func replicasOf(result planner.Result) map[string]int64 {
 // entry when nothing else is left in it. changed is false when the workload
 // already says all this.
 func applyPlan(workload *unstructured.Unstructured, replicas map[string]int64) (*unstructured.Unstructured, bool, error) {
+	// Without a spec there is no placement to write into: a plan would make
+	// up a workload without a template, which no one asked for.
+	if _, ok := workload.Object["spec"].(map[string]any); !ok {
+		return nil, false, fmt.Errorf("the workload's spec is %s, not an object: there is nothing to write the plan into", shapeOf(workload.Object["spec"]))
+	}
 	planned := workload.DeepCopy()
 	names := sortedNames(replicas)
 	placed := make([]any, 0, len(names))
@@ -370,16 +375,49 @@ func applyPlan(workload *unstructured.Unstructured, replicas map[string]int64) (
 // to the spec (a user's override) still fails the test, and the plan is made
 // again from it.
 func planPatch(workload, planned *unstructured.Unstructured) ([]byte, error) {
+	// A JSON patch adds a field only to an object that is there.
+	if _, ok := workload.Object["spec"].(map[string]any); !ok {
+		return nil, fmt.Errorf("the workload's spec is %s, not an object", shapeOf(workload.Object["spec"]))
+	}
+	placed, found, err := unstructured.NestedFieldNoCopy(planned.Object, "spec", "placement")
+	if err != nil || !found {
+		return nil, fmt.Errorf("the plan has no spec.placement")
+	}
 	patch := []map[string]any{
 		{"op": "test", "path": "/metadata/generation", "value": workload.GetGeneration()},
-		{"op": "add", "path": "/spec/placement", "value": planned.Object["spec"].(map[string]any)["placement"]},
+		{"op": "add", "path": "/spec/placement", "value": placed},
 	}
-	if overrides, found := planned.Object["spec"].(map[string]any)["overrides"]; found {
+	overrides, found, err := unstructured.NestedFieldNoCopy(planned.Object, "spec", "overrides")
+	if err != nil {
+		return nil, fmt.Errorf("the plan's spec.overrides: %w", err)
+	}
+	_, had, _ := unstructured.NestedFieldNoCopy(workload.Object, "spec", "overrides")
+	if found {
 		patch = append(patch, map[string]any{"op": "add", "path": "/spec/overrides", "value": overrides})
-	} else if _, had := workload.Object["spec"].(map[string]any)["overrides"]; had {
+	} else if had {
 		patch = append(patch, map[string]any{"op": "remove", "path": "/spec/overrides"})
 	}
 	return json.Marshal(patch)
+}
+
+// shapeOf names the JSON type of a decoded value, for errors about a field
+// of the wrong type.
+func shapeOf(value any) string {
+	switch value.(type) {
+	case nil:
+		return "missing or null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", value)
 }
 
 // setReplicas sets the /spec/replicas override in a cluster's changes,
