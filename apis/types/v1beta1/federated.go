@@ -175,4 +175,11 @@ const (
 	// DeleteOptionAnnotation holds the metav1.DeleteOptions (JSON) used to
 	// delete the member objects, e.g. {"propagationPolicy":"Orphan"}.
 	DeleteOptionAnnotation = "kubefed.io/deleteoption"
+	// AuthorClustersAnnotation, on a workload a ReplicaSchedulingPreference
+	// may schedule, lists the clusters the workload's last author may
+	// propagate to: "*" for all of them, or names separated by commas.
+	// fedhub's admission writes it on every write by a user (a value the
+	// user sends is replaced) and keeps it on fedhub's own writes, such as a
+	// plan's; the scheduler plans replicas on no other cluster.
+	AuthorClustersAnnotation = "fedhub.io/author-clusters"
 )

@@ -33,11 +33,13 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/client-go/tools/cache"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	corelisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
 	"github.com/fedhub/fedhub/pkg/scheduling/planner"
 )
@@ -62,12 +64,16 @@ func Register(plugins *admission.Plugins) {
 // that targets a cluster its author may not propagate to.
 type ClusterAccess struct {
 	*admission.Handler
-	authorizer authorizer.Authorizer
+	authorizer     authorizer.Authorizer
+	clusters       corelisters.KubeFedClusterLister
+	clustersSynced cache.InformerSynced
 }
 
 var (
 	_ admission.ValidationInterface = &ClusterAccess{}
+	_ admission.MutationInterface   = &ClusterAccess{}
 	_ initializer.WantsAuthorizer   = &ClusterAccess{}
+	_ WantsClusterLister            = &ClusterAccess{}
 )
 
 // SetAuthorizer receives the server's authorizer: with a host, the host's
@@ -78,6 +84,9 @@ func (c *ClusterAccess) SetAuthorizer(a authorizer.Authorizer) { c.authorizer = 
 func (c *ClusterAccess) ValidateInitialization() error {
 	if c.authorizer == nil {
 		return fmt.Errorf("%s needs an authorizer", PluginName)
+	}
+	if c.clusters == nil || c.clustersSynced == nil {
+		return fmt.Errorf("%s needs the KubeFedClusters", PluginName)
 	}
 	return nil
 }
@@ -94,14 +103,7 @@ func (c *ClusterAccess) Validate(ctx context.Context, a admission.Attributes, _ 
 		return nil // a malformed spec is refused by validation, with field paths
 	}
 	user := a.GetUserInfo()
-	check := func(cluster string) (bool, error) {
-		decision, _, err := c.authorizer.Authorize(ctx, authorizer.AttributesRecord{
-			User: user, Verb: Verb, ResourceRequest: true, Namespace: Namespace,
-			APIGroup: corev1beta1.SchemeGroupVersion.Group, APIVersion: corev1beta1.SchemeGroupVersion.Version,
-			Resource: "kubefedclusters", Name: cluster,
-		})
-		return decision == authorizer.DecisionAllow, err
-	}
+	check := func(cluster string) (bool, error) { return c.mayPropagate(ctx, user, cluster) }
 	if all {
 		allowed, err := check("")
 		if err != nil {

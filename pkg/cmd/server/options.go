@@ -242,6 +242,9 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
 	serverConfig.OpenAPIV3Config.Info.Title = "fedhub"
 
+	if o.RecommendedOptions.Admission != nil {
+		o.RecommendedOptions.ExtraAdmissionInitializers = admissionInitializers
+	}
 	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}

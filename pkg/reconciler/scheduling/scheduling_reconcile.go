@@ -103,6 +103,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonNoCandidateClusters, message: err.Error()})
 	}
+	candidates, withheld := withinAuthorGrant(candidates, workload)
 	if len(candidates) == 0 {
 		// Placing nowhere would delete the workload from clusters that may
 		// only be unreachable for a moment: leave it until a cluster is ready.
@@ -110,7 +111,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		if rsp.Spec.IntersectWithClusterSelector {
 			message = "no ready cluster matches the workload's clusterSelector"
 		}
-		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonNoCandidateClusters, message: message + "; the workload is left as it is"})
+		return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonNoCandidateClusters,
+			message: message + withheldMessage(withheld) + "; the workload is left as it is"})
 	}
 
 	current, err := replicasInForce(workload, candidates)
@@ -133,7 +135,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	return c.writeStatus(ctx, rsp, replicas, outcomeOf(result, replicas))
+	o := outcomeOf(result, replicas)
+	o.message += withheldMessage(withheld)
+	return c.writeStatus(ctx, rsp, replicas, o)
 }
 
 // outcome is the Scheduled condition's reason and message.

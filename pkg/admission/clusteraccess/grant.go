@@ -1,0 +1,175 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package clusteraccess
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/client-go/tools/cache"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/apis/scheduling"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	corelisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/placement"
+)
+
+// WantsClusterLister is a plugin that needs to know the KubeFedClusters.
+type WantsClusterLister interface {
+	SetClusterLister(lister corelisters.KubeFedClusterLister, synced cache.InformerSynced)
+}
+
+// ClusterListerInitializer hands the KubeFedClusters to the plugins that want them.
+type ClusterListerInitializer struct {
+	Lister corelisters.KubeFedClusterLister
+	Synced cache.InformerSynced
+}
+
+var _ admission.PluginInitializer = ClusterListerInitializer{}
+
+// Initialize gives plugin the lister when it wants one.
+func (i ClusterListerInitializer) Initialize(plugin admission.Interface) {
+	if wants, ok := plugin.(WantsClusterLister); ok {
+		wants.SetClusterLister(i.Lister, i.Synced)
+	}
+}
+
+// SetClusterLister receives the KubeFedClusters, to record a workload
+// author's grant.
+func (c *ClusterAccess) SetClusterLister(lister corelisters.KubeFedClusterLister, synced cache.InformerSynced) {
+	c.clusters, c.clustersSynced = lister, synced
+}
+
+// clusterCacheWait bounds how long a write waits for the KubeFedClusters
+// right after fedhub starts.
+const clusterCacheWait = 10 * time.Second
+
+// Admit records on a workload that a ReplicaSchedulingPreference may
+// schedule which clusters its author may propagate to, so that a plan made
+// later, with fedhub's identity and maybe from another user's preference,
+// never reaches a cluster this author could not have targeted. fedhub's own
+// writes (the plan itself, finalizers) keep what the last user's write
+// recorded.
+func (c *ClusterAccess) Admit(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	if a.GetSubresource() != "" || a.GetResource().Group != typesv1beta1.SchemeGroupVersion.Group ||
+		!slices.Contains(scheduling.TargetKinds, a.GetKind().Kind) {
+		return nil
+	}
+	obj, ok := a.GetObject().(*unstructured.Unstructured)
+	if !ok {
+		return nil
+	}
+	if a.GetUserInfo().GetName() == user.APIServerUser {
+		var recorded *string
+		if old, ok := a.GetOldObject().(*unstructured.Unstructured); ok {
+			if value, found := old.GetAnnotations()[typesv1beta1.AuthorClustersAnnotation]; found {
+				recorded = &value
+			}
+		}
+		setAnnotation(obj, recorded)
+		return nil
+	}
+	grant, err := c.grantOf(ctx, a.GetUserInfo(), obj)
+	if err != nil {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("reading which clusters user %q may propagate to: %v", a.GetUserInfo().GetName(), err))
+	}
+	setAnnotation(obj, &grant)
+	return nil
+}
+
+// grantOf is the clusters u may propagate to, as AuthorClustersAnnotation
+// writes them: "*", or the names among the known KubeFedClusters and those
+// the object's placement names (which may join later).
+func (c *ClusterAccess) grantOf(ctx context.Context, u user.Info, obj *unstructured.Unstructured) (string, error) {
+	all, err := c.mayPropagate(ctx, u, "")
+	if err != nil || all {
+		return "*", err
+	}
+	if c.clusters == nil {
+		return "", fmt.Errorf("%s has no KubeFedCluster lister", PluginName)
+	}
+	if !c.clustersSynced() {
+		if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, clusterCacheWait, true, func(context.Context) (bool, error) {
+			return c.clustersSynced(), nil
+		}); err != nil {
+			return "", fmt.Errorf("the KubeFedClusters are not known yet: %w", err)
+		}
+	}
+	known, err := c.clusters.KubeFedClusters(Namespace).List(labels.Everything())
+	if err != nil {
+		return "", err
+	}
+	var candidates []string
+	for _, cluster := range known {
+		candidates = append(candidates, cluster.Name)
+	}
+	if p, err := placement.Of(obj); err == nil {
+		named, _ := p.Targets()
+		candidates = append(candidates, named...)
+	}
+	slices.Sort(candidates)
+	var granted []string
+	for _, name := range slices.Compact(candidates) {
+		allowed, err := c.mayPropagate(ctx, u, name)
+		if err != nil {
+			return "", err
+		}
+		if allowed {
+			granted = append(granted, name)
+		}
+	}
+	return strings.Join(granted, ","), nil
+}
+
+// setAnnotation sets AuthorClustersAnnotation to value, or removes it when value is nil.
+func setAnnotation(obj *unstructured.Unstructured, value *string) {
+	annotations := obj.GetAnnotations()
+	if value == nil {
+		if _, found := annotations[typesv1beta1.AuthorClustersAnnotation]; !found {
+			return
+		}
+		delete(annotations, typesv1beta1.AuthorClustersAnnotation)
+	} else {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[typesv1beta1.AuthorClustersAnnotation] = *value
+	}
+	obj.SetAnnotations(annotations)
+}
+
+// mayPropagate asks the host's authorizer whether u may propagate to the
+// cluster named; "" asks about all of them.
+func (c *ClusterAccess) mayPropagate(ctx context.Context, u user.Info, cluster string) (bool, error) {
+	decision, _, err := c.authorizer.Authorize(ctx, authorizer.AttributesRecord{
+		User: u, Verb: Verb, ResourceRequest: true, Namespace: Namespace,
+		APIGroup: corev1beta1.SchemeGroupVersion.Group, APIVersion: corev1beta1.SchemeGroupVersion.Version,
+		Resource: "kubefedclusters", Name: cluster,
+	})
+	return decision == authorizer.DecisionAllow, err
+}
