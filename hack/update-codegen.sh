@@ -12,6 +12,8 @@ MODULE=$(go list -m)
 # the checkout is touched and the versions always match go.mod.
 export GOBIN="${ROOT}/bin/codegen"
 mkdir -p "${GOBIN}"
+# go list -m names no directory for a module not yet in the module cache (a fresh machine).
+go mod download k8s.io/code-generator
 CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
