@@ -112,12 +112,22 @@ func (p *KeyPair) WriteFiles(certPath, keyPath string) error {
 // IssueServing signs a serving certificate for localhost, the loopback
 // addresses and any extra DNS names.
 func (ca *CA) IssueServing(extraDNS ...string) (*KeyPair, error) {
-	return ca.issue(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: "fedhub-apiserver"},
+	return ca.issue(loopback("fedhub-apiserver", extraDNS, x509.ExtKeyUsageServerAuth))
+}
+
+// IssuePeer signs a certificate for a cluster member on loopback, such as an
+// etcd peer: it serves, and it is a client of the other members.
+func (ca *CA) IssuePeer(commonName string) (*KeyPair, error) {
+	return ca.issue(loopback(commonName, nil, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth))
+}
+
+func loopback(commonName string, extraDNS []string, usages ...x509.ExtKeyUsage) *x509.Certificate {
+	return &x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
 		DNSNames:    append([]string{"localhost"}, extraDNS...),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
+		ExtKeyUsage: usages,
+	}
 }
 
 // IssueClient signs a client certificate; Kubernetes takes the CommonName as

@@ -35,19 +35,21 @@ import (
 
 const key = "/registry/fedhub/leader-election/reconcilers"
 
-func startEtcd(t *testing.T) string {
+func startEtcd(t *testing.T) *server.EmbeddedEtcd {
 	t.Helper()
 	etcd, err := server.StartEmbeddedEtcd(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(etcd.Stop)
-	return etcd.ClientURL
+	return etcd
 }
 
-func newClient(t *testing.T, url string) *clientv3.Client {
+// newClient reaches etcd at endpoint (its own URL, or a proxy's in front of
+// it) with the client certificate etcd admits.
+func newClient(t *testing.T, etcd *server.EmbeddedEtcd, endpoint string) *clientv3.Client {
 	t.Helper()
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, TLS: etcd.ClientTLS, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +124,10 @@ func leaders(replicas ...*replica) int {
 }
 
 func TestOneReplicaLeadsAndAResigningLeaderHandsOverAtOnce(t *testing.T) {
-	url := startEtcd(t)
-	a := startReplica(t, newClient(t, url), "a", 10*time.Second, nil)
+	etcd := startEtcd(t)
+	a := startReplica(t, newClient(t, etcd, etcd.ClientURL), "a", 10*time.Second, nil)
 	waitFor(t, "a leads", 10*time.Second, a.isLeading)
-	b := startReplica(t, newClient(t, url), "b", 10*time.Second, nil)
+	b := startReplica(t, newClient(t, etcd, etcd.ClientURL), "b", 10*time.Second, nil)
 	// b campaigns and must not be elected while a holds the lease.
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
@@ -145,11 +147,11 @@ func TestOneReplicaLeadsAndAResigningLeaderHandsOverAtOnce(t *testing.T) {
 }
 
 func TestALeaderWhoseLeaseIsGoneStopsAtOnce(t *testing.T) {
-	url := startEtcd(t)
-	admin := newClient(t, url)
+	etcd := startEtcd(t)
+	admin := newClient(t, etcd, etcd.ClientURL)
 	var stoppedAt time.Time
 	var mu sync.Mutex
-	a := startReplica(t, newClient(t, url), "a", 5*time.Second, func(ctx context.Context) {
+	a := startReplica(t, newClient(t, etcd, etcd.ClientURL), "a", 5*time.Second, func(ctx context.Context) {
 		go func() {
 			<-ctx.Done()
 			mu.Lock()
@@ -188,11 +190,11 @@ func TestALeaderWhoseLeaseIsGoneStopsAtOnce(t *testing.T) {
 }
 
 func TestAStandbyTakesOverFromALeaderThatVanished(t *testing.T) {
-	url := startEtcd(t)
-	leaderClient := newClient(t, url)
+	etcd := startEtcd(t)
+	leaderClient := newClient(t, etcd, etcd.ClientURL)
 	a := startReplica(t, leaderClient, "a", 2*time.Second, nil)
 	waitFor(t, "a leads", 10*time.Second, a.isLeading)
-	b := startReplica(t, newClient(t, url), "b", 2*time.Second, nil)
+	b := startReplica(t, newClient(t, etcd, etcd.ClientURL), "b", 2*time.Second, nil)
 	// Closing a's client cuts it off from etcd without revoking anything,
 	// as a crash would: its lease must expire before b is elected, and a
 	// must have stopped by then.
@@ -259,11 +261,11 @@ func (p *cuttableProxy) cutOff() {
 }
 
 func TestALeaderCutOffFromEtcdStopsBeforeAnotherIsElected(t *testing.T) {
-	url := startEtcd(t)
-	proxy := startProxy(t, strings.TrimPrefix(url, "http://"))
+	etcd := startEtcd(t)
+	proxy := startProxy(t, strings.TrimPrefix(etcd.ClientURL, "https://"))
 	var mu sync.Mutex
 	var aStopped, bElected time.Time
-	a := startReplica(t, newClient(t, "http://"+proxy.listener.Addr().String()), "a", 3*time.Second, func(ctx context.Context) {
+	a := startReplica(t, newClient(t, etcd, "https://"+proxy.listener.Addr().String()), "a", 3*time.Second, func(ctx context.Context) {
 		go func() {
 			<-ctx.Done()
 			mu.Lock()
@@ -272,7 +274,7 @@ func TestALeaderCutOffFromEtcdStopsBeforeAnotherIsElected(t *testing.T) {
 		}()
 	})
 	waitFor(t, "a leads", 10*time.Second, a.isLeading)
-	b := startReplica(t, newClient(t, url), "b", 3*time.Second, func(context.Context) {
+	b := startReplica(t, newClient(t, etcd, etcd.ClientURL), "b", 3*time.Second, func(context.Context) {
 		mu.Lock()
 		bElected = time.Now()
 		mu.Unlock()

@@ -31,8 +31,9 @@ import (
 )
 
 // TestExternalEtcd runs fedhub against an etcd it did not start, named with
-// --etcd-servers, and finds the stored object there under fedhub's prefix, in
-// the KubeFed wire form.
+// --etcd-servers and reached with a client certificate (--etcd-certfile,
+// --etcd-keyfile, --etcd-cafile), and finds the stored object there under
+// fedhub's prefix, in the KubeFed wire form.
 func TestExternalEtcd(t *testing.T) {
 	etcd, err := server.StartEmbeddedEtcd(filepath.Join(t.TempDir(), "external-etcd"))
 	if err != nil {
@@ -41,7 +42,7 @@ func TestExternalEtcd(t *testing.T) {
 	defer etcd.Stop()
 
 	fedhub := startFedhub(t, t.TempDir(), func(o *server.Options) {
-		o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = []string{etcd.ClientURL}
+		etcd.ApplyTo(&o.RecommendedOptions.Etcd.StorageConfig.Transport)
 		o.EmbeddedEtcdDir = "" // must not be needed
 	})
 	defer fedhub.stop()
@@ -55,7 +56,7 @@ func TestExternalEtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.ClientURL}, DialTimeout: 10 * time.Second})
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.ClientURL}, TLS: etcd.ClientTLS, DialTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

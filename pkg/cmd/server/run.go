@@ -32,7 +32,7 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		// Stopped after the API server has drained, so that in-flight writes finish.
 		defer etcd.Stop()
-		o.RecommendedOptions.Etcd.StorageConfig.Transport.ServerList = []string{etcd.ClientURL}
+		etcd.ApplyTo(&o.RecommendedOptions.Etcd.StorageConfig.Transport)
 		klog.V(2).InfoS("Embedded etcd serving", "dir", o.EmbeddedEtcdDir, "url", etcd.ClientURL)
 	}
 
