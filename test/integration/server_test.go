@@ -51,6 +51,12 @@ type fedhub struct {
 // Options may be changed by customize before they are completed.
 func startFedhub(t *testing.T, dataDir string, customize ...func(*server.Options)) *fedhub {
 	t.Helper()
+	return startFedhubRunning(t, dataDir, (*server.Options).Run, customize...)
+}
+
+// startFedhubRunning is startFedhub with run serving in place of Options.Run.
+func startFedhubRunning(t *testing.T, dataDir string, run func(*server.Options, context.Context) error, customize ...func(*server.Options)) *fedhub {
+	t.Helper()
 	kubeconfig := filepath.Join(dataDir, "admin.kubeconfig")
 	// A kubeconfig left by an earlier start names the earlier port.
 	if err := os.Remove(kubeconfig); err != nil && !os.IsNotExist(err) {
@@ -77,7 +83,7 @@ func startFedhub(t *testing.T, dataDir string, customize ...func(*server.Options
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error, 1)
-	go func() { stopped <- options.Run(ctx) }()
+	go func() { stopped <- run(options, ctx) }()
 	stop := func() {
 		cancel()
 		if err := <-stopped; err != nil && !errors.Is(err, context.Canceled) {
