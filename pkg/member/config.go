@@ -56,7 +56,9 @@ const (
 // writing spec.secretRef needs "get" on the Secret protects it.
 const APIEndpointAnnotation = "fedhub.io/api-endpoint"
 
-// Config returns the configuration for reaching the member as the federation's identity.
+// Config returns the configuration for reaching the member as the federation's
+// identity. It refuses to send the Secret's token over plain http unless TLS
+// is given up with "*", and to any endpoint but the one the Secret records.
 func Config(cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*rest.Config, error) {
 	if cluster == nil {
 		return nil, errors.New("no KubeFedCluster given")
