@@ -21,6 +21,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/reconciler"
@@ -33,8 +35,16 @@ import (
 // which drops it. The write is remembered as fedhub's own, so its echo does
 // not undo the backoff.
 func (c *TypeController) reportPanic(ctx context.Context, key, message string) error {
-	fed, err := c.federatedObject(key)
-	if err != nil || fed == nil {
+	cached, err := c.federatedObject(key)
+	if err != nil || cached == nil {
+		return err
+	}
+	// The reconcile may have written the object before it panicked: the
+	// cache can be behind, and a write from it would conflict.
+	fed, err := c.resource(cached).Get(ctx, cached.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	c.recorder.Event(fed, corev1.EventTypeWarning, reconciler.ReasonReconcileError, message)
