@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -222,18 +221,4 @@ func (fx *propagationFixture) add(t *testing.T, fed *unstructured.Unstructured) 
 	if err := fx.fedCache.Add(fed); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// fuzzJSONObject decodes fuzzed bytes as the content of an object: a JSON
-// object as it is, any other JSON value as its spec, and bytes that are not
-// JSON as a spec of that string.
-func fuzzJSONObject(data []byte) map[string]any {
-	var value any
-	if err := utiljson.Unmarshal(data, &value); err != nil {
-		return map[string]any{"spec": string(data)}
-	}
-	if obj, ok := value.(map[string]any); ok && obj != nil {
-		return obj
-	}
-	return map[string]any{"spec": value}
 }

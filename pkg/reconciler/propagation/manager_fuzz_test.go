@@ -19,7 +19,6 @@ package propagation
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -39,7 +38,7 @@ import (
 	fedfake "github.com/fedhub/fedhub/generated/clientset/versioned/fake"
 	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions"
 	fedlisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
-	"github.com/fedhub/fedhub/pkg/reconciler"
+	"github.com/fedhub/fedhub/pkg/reconciler/reconcilertest"
 )
 
 // maxFuzzTypeConfigs bounds the controllers one input starts.
@@ -115,12 +114,7 @@ func FuzzManagerTypeConfigs(f *testing.F) {
 			<-r.done
 		}
 
-		close(recorder.Events)
-		for event := range recorder.Events {
-			if strings.Contains(event, reconciler.ReasonReconcileError) {
-				t.Errorf("a controller panicked: %s", event)
-			}
-		}
+		reconcilertest.NoPanicReported(t, recorder)
 		for name := range stored {
 			tc, err := client.CoreV1beta1().FederatedTypeConfigs(namespace).Get(context.Background(), name, metav1.GetOptions{})
 			if err != nil {

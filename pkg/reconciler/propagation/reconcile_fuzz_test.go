@@ -24,6 +24,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/fedhub/fedhub/pkg/reconciler/reconcilertest"
 )
 
 // FuzzPropagationReconcile reconciles a federated object whose content is
@@ -44,9 +46,9 @@ func FuzzPropagationReconcile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, federatedJSON, memberJSON []byte, targetIndex, flags uint8, deleteOption string) {
 		target := fixtureTargets[int(targetIndex)%len(fixtureTargets)]
 		fx := newPropagationFixture(t, target, flags)
-		fed := fx.federated(fuzzJSONObject(federatedJSON), flags, deleteOption)
+		fed := fx.federated(reconcilertest.ObjectContent(federatedJSON), flags, deleteOption)
 		if len(memberJSON) > 0 {
-			fx.memberObject(t, fuzzJSONObject(memberJSON), flags&withUncachedMember != 0)
+			fx.memberObject(t, reconcilertest.ObjectContent(memberJSON), flags&withUncachedMember != 0)
 		}
 		fx.add(t, fed)
 		key, err := cache.MetaNamespaceKeyFunc(fed)

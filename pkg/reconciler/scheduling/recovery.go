@@ -42,7 +42,9 @@ func (c *Controller) reportPanic(ctx context.Context, key, message string) error
 	if err != nil {
 		return nil
 	}
-	rsp, err := c.preferences.ReplicaSchedulingPreferences(namespace).Get(name)
+	// The plan may have been written before the panic: the cache can be
+	// behind, and a write from it would conflict.
+	rsp, err := c.status.ReplicaSchedulingPreferences(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	} else if err != nil {

@@ -1,0 +1,82 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scheduling
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	fedfake "github.com/fedhub/fedhub/generated/clientset/versioned/fake"
+	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions"
+)
+
+// fixtureNamespace is the federation namespace of the fixture's clusters.
+const fixtureNamespace = "kube-federation-system"
+
+// schedulingFixture is the controller as NewController wires it, over a fake
+// clientset and informers that never run: the fixture fills their caches.
+type schedulingFixture struct {
+	controller *Controller
+	client     *fedfake.Clientset
+	recorder   *record.FakeRecorder
+	// preferences is the preferences' cache, which the fixture's informer never updates.
+	preferences cache.Indexer
+}
+
+// newSchedulingFixture stores preferences and clusters in the fake clientset
+// and in the informers' caches; fedhub serves the workloads.
+func newSchedulingFixture(t testing.TB, fedhub dynamic.Interface, preferences []*schedulingv1alpha1.ReplicaSchedulingPreference,
+	clusters []*corev1beta1.KubeFedCluster) *schedulingFixture {
+	t.Helper()
+	fx := &schedulingFixture{client: fedfake.NewSimpleClientset(), recorder: record.NewFakeRecorder(100)}
+	factory := fedinformers.NewSharedInformerFactory(fx.client, 0)
+	rsps := factory.Scheduling().V1alpha1().ReplicaSchedulingPreferences()
+	kfcs := factory.Core().V1beta1().KubeFedClusters()
+	add := func(informer cache.SharedIndexInformer, obj runtime.Object) {
+		if err := fx.client.Tracker().Add(obj); err != nil {
+			t.Fatal(err)
+		}
+		if err := informer.GetIndexer().Add(obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rsp := range preferences {
+		add(rsps.Informer(), rsp)
+	}
+	for _, kfc := range clusters {
+		add(kfcs.Informer(), kfc)
+	}
+	c, err := NewController(fixtureNamespace, rsps, fx.client.SchedulingV1alpha1(), kfcs, factory.Core().V1beta1().FederatedTypeConfigs(), fedhub, fx.recorder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.controller, fx.preferences = c, rsps.Informer().GetIndexer()
+	return fx
+}
+
+// serve has the controller follow the workloads of kind in indexer, as once
+// an FTC federates it and its informer has synced.
+func (fx *schedulingFixture) serve(kind string, indexer cache.Indexer) {
+	fx.controller.workloads[kind] = &workloadInformer{lister: cache.NewGenericLister(indexer, targetKinds[kind].GroupResource()),
+		synced: func() bool { return true }, cancel: func() {}}
+}
