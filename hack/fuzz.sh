@@ -17,6 +17,10 @@ targets=(
   "./registry/types FuzzTemplateValidation 10000x"
   "./pkg/placement FuzzPlacement 80000x"
   "./pkg/render FuzzRender 60000x"
+  "./pkg/reconciler/propagation FuzzPropagationReconcile 12000x"
+  "./pkg/reconciler/propagation FuzzManagerTypeConfigs 50000x"
+  "./pkg/reconciler/scheduling FuzzSchedulingSync 30000x"
+  "./pkg/reconciler/clusterhealth FuzzClusterHealthProbe 15000x"
 )
 for target in "${targets[@]}"; do
   read -r package name budget <<<"${target}"
