@@ -37,6 +37,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	schedulingclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
 	coreinformers "github.com/fedhub/fedhub/generated/informers/externalversions/core/v1beta1"
 	schedulinginformers "github.com/fedhub/fedhub/generated/informers/externalversions/scheduling/v1alpha1"
@@ -147,6 +148,20 @@ func generationOf(obj any) int64 {
 	return 0
 }
 
+// sameAuthorClusters tells whether two versions of a workload record the
+// same author grant: a new author changes the candidates without changing
+// the spec or its generation.
+func sameAuthorClusters(old, obj any) bool {
+	a, aOK := old.(metav1.Object)
+	b, bOK := obj.(metav1.Object)
+	if !aOK || !bOK {
+		return false
+	}
+	before, hadBefore := a.GetAnnotations()[typesv1beta1.AuthorClustersAnnotation]
+	after, hasAfter := b.GetAnnotations()[typesv1beta1.AuthorClustersAnnotation]
+	return before == after && hadBefore == hasAfter
+}
+
 func (c *Controller) enqueueAll() {
 	preferences, _ := c.preferences.List(labels.Everything())
 	for _, p := range preferences {
@@ -235,7 +250,7 @@ func (c *Controller) startWorkloadInformer(ctx context.Context, resource schema.
 	_, _ = informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueue,
 		UpdateFunc: func(old, obj any) {
-			if generationOf(old) != generationOf(obj) {
+			if generationOf(old) != generationOf(obj) || !sameAuthorClusters(old, obj) {
 				c.enqueue(obj)
 			}
 		},
