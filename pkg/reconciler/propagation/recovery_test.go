@@ -20,12 +20,17 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	fedfake "github.com/fedhub/fedhub/generated/clientset/versioned/fake"
+	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions"
 	"github.com/fedhub/fedhub/pkg/reconciler"
 )
 
@@ -109,4 +114,52 @@ func conditionOf(t *testing.T, obj *unstructured.Unstructured, conditionType str
 		}
 	}
 	return nil
+}
+
+// TestManagerRecoversATypeController runs a type whose controller panics as
+// it starts (the manager was given no ClusterSet): the manager reports it on
+// the FederatedTypeConfig, no longer counts the type as running, and asks
+// for another pass, which starts it again, after backoff.
+func TestManagerRecoversATypeController(t *testing.T) {
+	const namespace = "kube-federation-system"
+	target := fixtureTargets[0]
+	tc := &corev1beta1.FederatedTypeConfig{ObjectMeta: metav1.ObjectMeta{Name: "deployments.apps", Namespace: namespace},
+		Spec: corev1beta1.FederatedTypeConfigSpec{TargetType: target, Propagation: corev1beta1.PropagationEnabled,
+			FederatedType: corev1beta1.APIResource{Group: "types.kubefed.io", Version: "v1beta1", Kind: "FederatedDeployment",
+				PluralName: "federateddeployments", Scope: corev1beta1.NamespaceScoped}}}
+	client := fedfake.NewSimpleClientset(tc)
+	factory := fedinformers.NewSharedInformerFactory(client, 0)
+	if err := factory.Core().V1beta1().FederatedTypeConfigs().Informer().GetIndexer().Add(tc); err != nil {
+		t.Fatal(err)
+	}
+	recorder := record.NewFakeRecorder(10)
+	m, err := NewManager(namespace, newFakeServer(tc.Spec.FederatedType), client.CoreV1beta1(), factory.Core().V1beta1().FederatedTypeConfigs(),
+		factory.Core().V1beta1().KubeFedConfigs(), nil, recorder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	m.syncTypes(ctx)
+	select {
+	case event := <-recorder.Events:
+		if !strings.HasPrefix(event, "Warning ReconcileError ") {
+			t.Errorf("event %q, want a Warning ReconcileError", event)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event reported the panic")
+	}
+	select {
+	case <-m.changes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no other pass was asked for")
+	}
+	m.mu.Lock()
+	_, running := m.running[tc.Name]
+	m.mu.Unlock()
+	if running {
+		t.Error("the type whose controller panicked still counts as running")
+	}
 }
