@@ -17,9 +17,20 @@ limitations under the License.
 package scheduling
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/tools/cache"
+
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	"github.com/fedhub/fedhub/test/objects"
 )
 
@@ -65,6 +76,43 @@ func TestPlanOnMalformedWorkloads(t *testing.T) {
 				t.Fatalf("error %v (patch %s), want one saying %q", err, patch, tt.wantErr)
 			case tt.wantErr == "" && !strings.Contains(string(patch), `"path":"/spec/placement"`):
 				t.Errorf("patch %s does not write the placement", patch)
+			}
+		})
+	}
+}
+
+// TestSyncReportsMalformedWorkloads: a preference whose workload cannot take
+// a plan says so in its status, and the sync ends without an error, since
+// retrying would not help until the workload changes.
+func TestSyncReportsMalformedWorkloads(t *testing.T) {
+	for name, spec := range map[string]string{"no spec": "", "spec null": "spec: null", "overrides not a list": "spec: {overrides: 3}"} {
+		t.Run(name, func(t *testing.T) {
+			rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+				Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{TargetKind: "FederatedDeployment", TotalReplicas: 2}}
+			workload := objects.FromYAML(t, "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedDeployment\nmetadata: {name: web, namespace: shop}\n"+spec)
+			resource := targetKinds["FederatedDeployment"]
+			fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{resource: "FederatedDeploymentList"})
+			ready := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Name: "member-1", Namespace: fixtureNamespace},
+				Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}}
+			fx := newSchedulingFixture(t, fedhub, []*schedulingv1alpha1.ReplicaSchedulingPreference{rsp}, []*corev1beta1.KubeFedCluster{ready})
+			workloads := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+			if err := workloads.Add(workload); err != nil {
+				t.Fatal(err)
+			}
+			fx.serve("FederatedDeployment", workloads)
+
+			ctx := context.Background()
+			if err := fx.controller.sync(ctx, "shop/web"); err != nil {
+				t.Fatalf("sync: %v", err)
+			}
+			stored, err := fx.client.SchedulingV1alpha1().ReplicaSchedulingPreferences("shop").Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			condition := meta.FindStatusCondition(stored.Status.Conditions, ConditionScheduled)
+			if condition == nil || condition.Status != metav1.ConditionFalse || condition.Reason != ReasonTargetMalformed ||
+				!strings.Contains(condition.Message, "FederatedDeployment shop/web cannot take a plan") {
+				t.Errorf("Scheduled condition %+v, want False/%s naming the workload", condition, ReasonTargetMalformed)
 			}
 		})
 	}

@@ -52,6 +52,8 @@ const (
 	ReasonReplicasUnplaced = "ReplicasUnplaced"
 	// ReasonTargetNotFound: there is no workload of the target kind with the preference's name.
 	ReasonTargetNotFound = "TargetNotFound"
+	// ReasonTargetMalformed: the workload's spec cannot take a plan; it is left as it is.
+	ReasonTargetMalformed = "TargetMalformed"
 	// ReasonNoCandidateClusters: no cluster is ready (and selected); the workload is left as it is.
 	ReasonNoCandidateClusters = "NoCandidateClusters"
 
@@ -117,19 +119,19 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 
 	current, err := replicasInForce(workload, candidates)
 	if err != nil {
-		return err
+		return c.targetMalformed(ctx, rsp, err)
 	}
 	result := planner.Plan(preferencesOf(rsp, key), candidates, current, nil)
 	replicas := replicasOf(result)
 	planned, changed, err := applyPlan(workload, replicas)
 	if err != nil {
-		return err
+		return c.targetMalformed(ctx, rsp, err)
 	}
 	if changed {
 		klog.FromContext(ctx).V(2).Info("Writing replica plan", "plan", describePlan(replicas))
 		patch, err := planPatch(workload, planned)
 		if err != nil {
-			return err
+			return c.targetMalformed(ctx, rsp, err)
 		}
 		if _, err := c.fedhub.Resource(resource).Namespace(namespace).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 			return err
@@ -147,7 +149,15 @@ type outcome struct {
 }
 
 func (o outcome) scheduled() bool {
-	return o.reason != ReasonTargetNotFound && o.reason != ReasonNoCandidateClusters
+	return o.reason != ReasonTargetNotFound && o.reason != ReasonNoCandidateClusters && o.reason != ReasonTargetMalformed
+}
+
+// targetMalformed reports a workload whose spec cannot take a plan (no
+// spec, overrides that are not a list, ...). Retrying would not help: the
+// workload's next change plans the preference again.
+func (c *Controller) targetMalformed(ctx context.Context, rsp *schedulingv1alpha1.ReplicaSchedulingPreference, err error) error {
+	return c.writeStatus(ctx, rsp, nil, outcome{reason: ReasonTargetMalformed,
+		message: fmt.Sprintf("%s %s/%s cannot take a plan: %v; the workload is left as it is", rsp.Spec.TargetKind, rsp.Namespace, rsp.Name, err)})
 }
 
 func outcomeOf(result planner.Result, replicas map[string]int64) outcome {
