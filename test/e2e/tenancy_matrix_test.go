@@ -22,12 +22,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
@@ -57,6 +59,13 @@ type matrixCase struct {
 	existing  string
 	// preexisting: existing belongs to the federation, not to this test.
 	preexisting bool
+	// singleton: the name is fixed (a FederatedNamespace is named like its
+	// namespace), so create is the existing object's name and is answered
+	// AlreadyExists once authorization and admission have let it through.
+	singleton bool
+	// namesSecret: create names a host Secret (spec.secretRef), which needs
+	// get on that Secret besides the role's verbs.
+	namesSecret bool
 	create      *unstructured.Unstructured
 }
 
@@ -84,7 +93,16 @@ func TestTenantAccessMatrix(t *testing.T) {
 			t.Fatalf("creating %s %s/%s: %v", c.resource.Resource, c.namespace, c.existing, err)
 		}
 		t.Cleanup(func() {
-			_ = admin.Resource(c.resource).Namespace(c.namespace).Delete(ctx, c.existing, metav1.DeleteOptions{})
+			resource := admin.Resource(c.resource).Namespace(c.namespace)
+			_ = resource.Delete(ctx, c.existing, metav1.DeleteOptions{})
+			// Federated objects go once fedhub releases them; the next test may create the same names.
+			err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, propagationDeadline, true, func(ctx context.Context) (bool, error) {
+				_, err := resource.Get(ctx, c.existing, metav1.GetOptions{})
+				return apierrors.IsNotFound(err), nil
+			})
+			if err != nil {
+				t.Errorf("%s %s/%s is not deleted: %v", c.resource.Resource, c.namespace, c.existing, err)
+			}
 		})
 	}
 
@@ -93,7 +111,9 @@ func TestTenantAccessMatrix(t *testing.T) {
 		groups []string
 		allows func(c matrixCase, verb string) bool
 	}{
-		{"pat", []string{"platform"}, func(c matrixCase, _ string) bool { return c.class != hostSecret }},
+		{"pat", []string{"platform"}, func(c matrixCase, verb string) bool {
+			return c.class != hostSecret && !(c.namesSecret && verb == "create") // pat reads no host Secrets
+		}},
 		{"alice", []string{"team-a"}, func(c matrixCase, verb string) bool {
 			switch c.class {
 			case teamObject, teamSecret:
@@ -185,6 +205,9 @@ func (c matrixCase) send(ctx context.Context, client, admin dynamic.Interface, v
 		return err
 	case "create":
 		_, err := resource.Create(ctx, c.create, metav1.CreateOptions{DryRun: dryRun})
+		if c.singleton && apierrors.IsAlreadyExists(err) {
+			return nil // past authorization and admission; only the name is taken
+		}
 		return err
 	case "update":
 		current, err := admin.Resource(c.resource).Namespace(c.namespace).Get(ctx, c.existing, metav1.GetOptions{})
@@ -217,6 +240,18 @@ func matrixCases(t *testing.T) []matrixCase {
 		return obj
 	}
 	onMember1 := map[string]any{"clusters": []any{map[string]any{"name": "member-1"}}}
+	preferences := schema.GroupVersionResource{Group: "scheduling.kubefed.io", Version: "v1alpha1", Resource: "replicaschedulingpreferences"}
+	preference := func(namespace string) *unstructured.Unstructured {
+		return object("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference", namespace, map[string]any{"spec": map[string]any{
+			"targetKind": "FederatedDeployment", "totalReplicas": int64(2), "clusters": map[string]any{"member-1": map[string]any{"weight": int64(1)}}}})
+	}
+	// A FederatedNamespace is named like its namespace; placed nowhere, it leaves the members alone.
+	namespace := func(namespace string) *unstructured.Unstructured {
+		obj := object("types.kubefed.io/v1beta1", "FederatedNamespace", namespace, map[string]any{"spec": map[string]any{
+			"placement": map[string]any{"clusters": []any{}}}})
+		obj.SetName(namespace)
+		return obj
+	}
 	configMap := func(namespace string) *unstructured.Unstructured {
 		return object("types.kubefed.io/v1beta1", "FederatedConfigMap", namespace, map[string]any{"spec": map[string]any{
 			"template": map[string]any{"data": map[string]any{"color": "teal"}}, "placement": onMember1}})
@@ -238,15 +273,21 @@ func matrixCases(t *testing.T) []matrixCase {
 		{name: "federatedsecrets in team-a", resource: federated("federatedsecrets"), namespace: "team-a", class: teamSecret,
 			existing: "matrix", create: object("types.kubefed.io/v1beta1", "FederatedSecret", "team-a", map[string]any{"spec": map[string]any{
 				"template": map[string]any{"data": map[string]any{"password": "czNjcmV0"}}, "placement": onMember1}})},
-		{name: "replicaschedulingpreferences in team-a", resource: schema.GroupVersionResource{Group: "scheduling.kubefed.io", Version: "v1alpha1",
-			Resource: "replicaschedulingpreferences"}, namespace: "team-a", class: teamObject, existing: "matrix",
-			create: object("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference", "team-a", map[string]any{"spec": map[string]any{
-				"targetKind": "FederatedDeployment", "totalReplicas": int64(2), "clusters": map[string]any{"member-1": map[string]any{"weight": int64(1)}}}})},
+		{name: "replicaschedulingpreferences in team-a", resource: preferences, namespace: "team-a", class: teamObject, existing: "matrix",
+			create: preference("team-a")},
+		{name: "replicaschedulingpreferences/status in team-a", resource: preferences, namespace: "team-a", class: teamStatus,
+			status: true, existing: "matrix"},
+		{name: "replicaschedulingpreferences in team-b", resource: preferences, namespace: "team-b", class: teamObject, existing: "matrix",
+			create: preference("team-b")},
+		{name: "federatednamespaces in team-a", resource: federated("federatednamespaces"), namespace: "team-a", class: teamObject,
+			existing: "team-a", singleton: true, create: namespace("team-a")},
+		{name: "federatednamespaces in team-b", resource: federated("federatednamespaces"), namespace: "team-b", class: teamObject,
+			existing: "team-b", singleton: true, create: namespace("team-b")},
 		{name: "federatedclusterroles", resource: federated("federatedclusterroles"), class: platform, existing: "matrix",
 			create: object("types.kubefed.io/v1beta1", "FederatedClusterRole", "", map[string]any{"spec": map[string]any{
 				"template": map[string]any{"rules": []any{}}}})},
 		{name: "kubefedclusters in kube-federation-system", resource: corev1beta1.SchemeGroupVersion.WithResource("kubefedclusters"),
-			namespace: "kube-federation-system", class: platform, existing: "member-1", preexisting: true,
+			namespace: "kube-federation-system", class: platform, existing: "member-1", preexisting: true, namesSecret: true,
 			create: object("core.kubefed.io/v1beta1", "KubeFedCluster", "kube-federation-system", map[string]any{"spec": map[string]any{
 				"apiEndpoint": "https://127.0.0.1:1", "secretRef": map[string]any{"name": "matrix-new"}}})},
 		{name: "federatedtypeconfigs in kube-federation-system", resource: corev1beta1.SchemeGroupVersion.WithResource("federatedtypeconfigs"),
