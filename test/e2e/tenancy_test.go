@@ -171,6 +171,9 @@ spec:
 func setUpTeams(t *testing.T) {
 	t.Helper()
 	waitHostDiscovers(t, "federatednamespaces", "federatedconfigmaps", "federatedsecrets", "federatedclusterroles")
+	// kubectl apply validates against the host's OpenAPI; before the host
+	// describes a kind, kubectl looks for a CRD, which a team may not read.
+	waitHostOpenAPI(t, "types.kubefed.io/v1beta1", "FederatedNamespace", "FederatedConfigMap")
 	mustKubectlAs(t, hostKubeconfig(), "apply", "-f", "testdata/tenancy/teams.yaml")
 	for _, check := range [][]string{
 		{"create", "federatedconfigmaps.types.kubefed.io", "-n", "team-a", "--as", "alice", "--as-group", "team-a"},
