@@ -66,7 +66,12 @@ func (w workloadTable) ConvertToTable(ctx context.Context, obj runtime.Object, t
 		return nil, err
 	}
 	if len(table.ColumnDefinitions) > 0 {
-		table.ColumnDefinitions = slices.Insert(table.ColumnDefinitions, 1, readyColumn)
+		// The wrapped convertor hands out its own header slice, the same
+		// for every request; inserting into it in place would add another
+		// READY to it on each call. Build this table's headers afresh.
+		definitions := make([]metav1.TableColumnDefinition, 0, len(table.ColumnDefinitions)+1)
+		definitions = append(definitions, table.ColumnDefinitions[0], readyColumn)
+		table.ColumnDefinitions = append(definitions, table.ColumnDefinitions[1:]...)
 	}
 	for i := range table.Rows {
 		row := &table.Rows[i]
