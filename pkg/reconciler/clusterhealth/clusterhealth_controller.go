@@ -199,7 +199,8 @@ func (c *Controller) healthCheck() HealthCheck {
 // error saying why it cannot be read at all.
 func (c *Controller) secretFor(cluster *corev1beta1.KubeFedCluster) (*corev1.Secret, error) {
 	if c.secrets == nil {
-		return nil, fmt.Errorf("fedhub runs without a host cluster, so Secret %s cannot be read", c.secretName(cluster))
+		// secretName already says "Secret ns/name".
+		return nil, fmt.Errorf("fedhub runs without a host cluster, so %s cannot be read", c.secretName(cluster))
 	}
 	secret, err := c.secrets.Secrets(cluster.Namespace).Get(cluster.Spec.SecretRef.Name)
 	if apierrors.IsNotFound(err) {
@@ -208,6 +209,7 @@ func (c *Controller) secretFor(cluster *corev1beta1.KubeFedCluster) (*corev1.Sec
 	return secret, err
 }
 
+// secretName names the cluster's Secret in messages, "Secret ns/name".
 func (c *Controller) secretName(cluster *corev1beta1.KubeFedCluster) string {
 	return "Secret " + cluster.Namespace + "/" + cluster.Spec.SecretRef.Name
 }
