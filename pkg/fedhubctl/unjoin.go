@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -33,6 +35,7 @@ const memberProbeTimeout = 10 * time.Second
 
 func newUnjoinCommand(o *GlobalOptions) *cobra.Command {
 	var clusterContext string
+	var ignoreNotFound bool
 	cmd := &cobra.Command{
 		Use:   "unjoin NAME",
 		Short: "Remove a member cluster from the federation",
@@ -40,7 +43,8 @@ func newUnjoinCommand(o *GlobalOptions) *cobra.Command {
 			"identity in the member (and the member namespace if join created it). It deletes no " +
 			"workload: it lists the federated objects still placed on the cluster and the objects the " +
 			"federation created in the member, which stay there. An unreachable member is reported and " +
-			"only the host and fedhub are cleaned up.",
+			"only the host and fedhub are cleaned up. A NAME that is not a KubeFedCluster is an error " +
+			"unless --ignore-not-found is given.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -51,10 +55,17 @@ func newUnjoinCommand(o *GlobalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Unjoin refuses an unknown name too; asking first spares the
+			// member's probe and its "cannot be reached" line before the error.
+			_, err = host.Fedhub.CoreV1beta1().KubeFedClusters(o.FederationNamespace).Get(cmd.Context(), name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) && !ignoreNotFound {
+				return err
+			}
 			member := o.reachableMember(cmd.Context(), clusterContext)
 			report, err := join.Unjoin(cmd.Context(), join.UnjoinOptions{
 				ClusterName: name, FederationNamespace: o.FederationNamespace, Member: member,
 				Host: host.Kube, Federation: host.Fedhub, FederationDynamic: host.Dynamic, DryRun: o.DryRun, Progress: o.Out,
+				IgnoreNotFound: ignoreNotFound,
 			})
 			if report != nil {
 				o.printReport(name, report)
@@ -63,6 +74,8 @@ func newUnjoinCommand(o *GlobalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&clusterContext, "cluster-context", "", "Kubeconfig context of the member cluster; by default NAME.")
+	cmd.Flags().BoolVar(&ignoreNotFound, "ignore-not-found", false,
+		"Treat a NAME that is not a KubeFedCluster as unjoined already: exit 0 and remove what join left of NAME in the host and the member.")
 	return cmd
 }
 

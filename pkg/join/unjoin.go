@@ -51,6 +51,12 @@ type UnjoinOptions struct {
 	FederationDynamic dynamic.Interface
 	DryRun            bool
 	Progress          io.Writer
+	// IgnoreNotFound makes a name that is not a KubeFedCluster no error: what
+	// join left of that name in the host and the member is still removed
+	// (after an unjoin that failed part-way, say). Without it such a name is
+	// the server's NotFound, as with kubectl delete, and nothing is touched:
+	// a mistyped name must not delete a host Secret that happens to match it.
+	IgnoreNotFound bool
 }
 
 // Report is what an unjoin removed and what it knowingly left in place.
@@ -74,6 +80,9 @@ func Unjoin(ctx context.Context, o UnjoinOptions) (*Report, error) {
 	report := &Report{}
 	cluster, err := o.Federation.CoreV1beta1().KubeFedClusters(o.FederationNamespace).Get(ctx, o.ClusterName, metav1.GetOptions{})
 	switch {
+	case apierrors.IsNotFound(err) && !o.IgnoreNotFound:
+		// The server's own Status, so the CLI says what kubectl delete says.
+		return nil, err
 	case apierrors.IsNotFound(err):
 		j.printf("fedhub: KubeFedCluster %s/%s does not exist", o.FederationNamespace, o.ClusterName)
 		cluster = &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Name: o.ClusterName, Namespace: o.FederationNamespace},
