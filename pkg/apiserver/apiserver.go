@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/dynamic"
 	restclient "k8s.io/client-go/rest"
 
 	"github.com/fedhub/fedhub/apis/core"
@@ -32,6 +33,7 @@ import (
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
+	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
 	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
@@ -117,6 +119,17 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 		}
 		targets = withHost
 	}
+	discovery := server.AggregatedDiscoveryGroupManager
+	var publisher *servedKindsPublisher
+	if host := c.HostConfig; host != nil && discovery != nil {
+		// Standalone mode has no host and no aggregator to tell.
+		client, err := dynamic.NewForConfig(host)
+		if err != nil {
+			return nil, err
+		}
+		publisher = newServedKindsPublisher(client, leaderelection.DefaultIdentity())
+		discovery = notifyingDiscovery{ResourceManager: discovery, publisher: publisher}
+	}
 	handler := federatedtypes.NewHandler(federatedtypes.Config{
 		Scheme:            Scheme,
 		Codecs:            Codecs,
@@ -125,7 +138,7 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 		Admission:         c.GenericConfig.AdmissionControl,
 		MaxRequestBody:    c.GenericConfig.MaxRequestBodyBytes,
 		MinRequestTimeout: time.Duration(c.GenericConfig.MinRequestTimeout) * time.Second,
-		Discovery:         server.AggregatedDiscoveryGroupManager,
+		Discovery:         discovery,
 		TargetSchemas:     targets,
 		SyncFinalizer:     c.syncFinalizer(),
 	})
@@ -134,6 +147,14 @@ func (c CompletedConfig) installFederatedTypes(server *genericapiserver.GenericA
 	server.Handler.NonGoRestfulMux.UnlistedHandlePrefix(prefix+"/", handler)
 	server.DiscoveryGroupManager.AddGroup(federatedtypes.APIGroup())
 	server.RegisterDestroyFunc(handler.Destroy)
+	if publisher != nil {
+		if err := server.AddPostStartHook("fedhub-host-discovery", func(hookContext genericapiserver.PostStartHookContext) error {
+			go publisher.run(hookContext)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return handler, server.AddPostStartHook("fedhub-federated-types", func(hookContext genericapiserver.PostStartHookContext) error {
 		// OpenAPI services exist once the server is prepared to run, before post-start hooks.
 		openAPI := &federatedtypes.OpenAPIServices{V2: server.OpenAPIVersionedService, V3: server.OpenAPIV3VersionedService, Static: server.StaticOpenAPISpec}

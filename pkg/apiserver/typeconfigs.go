@@ -19,8 +19,11 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -71,5 +74,36 @@ func followTypeConfigs(ctx context.Context, loopback *rest.Config, handler *fede
 		// The API serves without them; a user can create them, and the next start retries.
 		klog.ErrorS(err, "Creating the default federated types")
 	}
+	// Ready must mean the default kinds are served: the informer delivers the
+	// FTCs just created a moment later, and a host that read discovery in
+	// between would have told kubectl, which caches it, that they do not exist.
+	if err := waitForCache(ctx, client, typeConfigs.Informer().GetStore().GetByKey); err != nil {
+		klog.ErrorS(err, "Serving the stored federated types")
+	}
+	refresh()
 	return nil
+}
+
+// typeConfigsCacheTimeout bounds the wait for the informer to hold the stored FTCs.
+const typeConfigsCacheTimeout = 30 * time.Second
+
+// waitForCache waits until the cache holds every FederatedTypeConfig stored
+// now, at the version stored or later.
+func waitForCache(ctx context.Context, client clientset.Interface, get func(key string) (any, bool, error)) error {
+	stored, err := client.CoreV1beta1().FederatedTypeConfigs(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, typeConfigsCacheTimeout, true, func(context.Context) (bool, error) {
+		for i := range stored.Items {
+			key, err := cache.MetaNamespaceKeyFunc(&stored.Items[i])
+			if err != nil {
+				return false, err
+			}
+			if _, found, _ := get(key); !found {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 }

@@ -19,12 +19,14 @@ package framework
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -133,7 +135,7 @@ func (f *Fedhub) Metric(ctx context.Context, host *Cluster, series string) (valu
 // StartFedhub runs fedhub-apiserver in aggregated mode against host, as the
 // ServiceAccount the artifacts create, and registers it with the artifacts'
 // APIService and RBAC objects. It returns once every APIService is Available
-// and the host's discovery lists fedhub's groups.
+// and the host's discovery lists fedhub's groups and federated kinds.
 func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir string, extraArgs ...string) (*Fedhub, error) {
 	port, err := FreePort()
 	if err != nil {
@@ -273,7 +275,8 @@ func fedhubIdentity(ctx context.Context, host *Cluster, dir string) (string, err
 }
 
 // waitAvailable waits until the aggregator reports every APIService Available
-// and the host's discovery lists fedhub's groups.
+// and the host's discovery lists fedhub's groups and every federated kind
+// fedhub serves (make run prints its ready line only then).
 func (f *Fedhub) waitAvailable(ctx context.Context, host *Cluster) error {
 	client, err := dynamic.NewForConfig(host.AdminConfig)
 	if err != nil {
@@ -310,12 +313,89 @@ func (f *Fedhub) waitAvailable(ctx context.Context, host *Cluster) error {
 				return false, nil
 			}
 		}
+		// The host's aggregated discovery (what kubectl reads and caches for
+		// hours) is a copy the aggregator refreshes; ready means it lists
+		// every federated kind fedhub serves.
+		if missing, err := f.missingFromHostDiscovery(ctx, host); err != nil || len(missing) > 0 {
+			waitingFor = fmt.Sprintf("the host's discovery to list the federated kinds %v (%v)", missing, err)
+			return false, nil
+		}
 		return true, nil
 	})
 	if err != nil {
 		return f.Failure(fmt.Sprintf("not serving through the host (waiting for %s): %v", waitingFor, err))
 	}
 	return nil
+}
+
+// missingFromHostDiscovery returns the federated resources fedhub itself
+// lists that the host's discovery lacks, legacy or aggregated.
+func (f *Fedhub) missingFromHostDiscovery(ctx context.Context, host *Cluster) ([]string, error) {
+	direct, err := kubernetes.NewForConfig(f.AdminConfig(host))
+	if err != nil {
+		return nil, err
+	}
+	own, err := direct.Discovery().ServerResourcesForGroupVersion(FederatedTypesGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	legacy, aggregated, err := HostFederatedResources(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, resource := range own.APIResources {
+		if !strings.Contains(resource.Name, "/") && (!legacy[resource.Name] || !aggregated[resource.Name]) {
+			missing = append(missing, resource.Name)
+		}
+	}
+	return missing, nil
+}
+
+// FederatedTypesGroupVersion is where fedhub serves the federated kinds.
+const FederatedTypesGroupVersion = "types.kubefed.io/v1beta1"
+
+// aggregatedDiscoveryAccept asks for the aggregated discovery document, as kubectl does.
+const aggregatedDiscoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+// HostFederatedResources returns the federated resources (no subresources)
+// the host lists: legacy is /apis/types.kubefed.io/v1beta1, which the host
+// proxies to fedhub; aggregated is the host's own aggregated /apis document.
+func HostFederatedResources(ctx context.Context, host *Cluster) (legacy, aggregated map[string]bool, err error) {
+	list, err := host.Client.Discovery().ServerResourcesForGroupVersion(FederatedTypesGroupVersion)
+	if err != nil {
+		return nil, nil, fmt.Errorf("host discovery of %s: %w", FederatedTypesGroupVersion, err)
+	}
+	legacy = map[string]bool{}
+	for _, resource := range list.APIResources {
+		if !strings.Contains(resource.Name, "/") {
+			legacy[resource.Name] = true
+		}
+	}
+	body, err := host.Client.Discovery().RESTClient().Get().AbsPath("/apis").SetHeader("Accept", aggregatedDiscoveryAccept).DoRaw(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("host aggregated discovery: %w", err)
+	}
+	var groups apidiscoveryv2.APIGroupDiscoveryList
+	if err := json.Unmarshal(body, &groups); err != nil {
+		return nil, nil, fmt.Errorf("host aggregated discovery: %w", err)
+	}
+	if groups.Kind != "APIGroupDiscoveryList" {
+		return nil, nil, fmt.Errorf("host aggregated discovery answered with kind %q", groups.Kind)
+	}
+	aggregated = map[string]bool{}
+	group, version, _ := strings.Cut(FederatedTypesGroupVersion, "/")
+	for _, g := range groups.Items {
+		for _, v := range g.Versions {
+			if g.Name != group || v.Version != version {
+				continue
+			}
+			for _, resource := range v.Resources {
+				aggregated[resource.Resource] = true
+			}
+		}
+	}
+	return legacy, aggregated, nil
 }
 
 func apiServiceAvailable(apiService *unstructured.Unstructured) bool {
