@@ -19,35 +19,59 @@ package fedhubctl
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/join"
 	"github.com/fedhub/fedhub/pkg/typeconfig"
 )
 
+// enableOptions are enable's own flags.
+type enableOptions struct {
+	// updateMemberRoles extends the federation's role in each member reachable
+	// through the kubeconfig, with the caller's credentials there.
+	updateMemberRoles bool
+	// memberContexts names the kubeconfig context of a member whose context
+	// is not named like its KubeFedCluster.
+	memberContexts map[string]string
+}
+
 func newEnableCommand(o *GlobalOptions) *cobra.Command {
-	return &cobra.Command{
+	e := &enableOptions{}
+	cmd := &cobra.Command{
 		Use:   "enable TYPE",
 		Short: "Federate a type: create its FederatedTypeConfig",
 		Long: "enable creates the FederatedTypeConfig that makes TYPE federated, so that its Federated<Kind> " +
 			"is served. TYPE is named as kubectl names types (plural, singular, short name or kind, optionally " +
 			"qualified by group or version and group) and may be a built-in type or a CRD that the host or any " +
 			"member cluster serves; the version is the one that cluster prefers. Enabling a type that is " +
-			"enabled already succeeds.",
+			"enabled already succeeds.\n\n" +
+			"A member joined with least rights may manage only the types enabled when it was joined. With " +
+			"--update-member-roles (the default), enable adds TYPE to the federation's ClusterRole in each member " +
+			"whose kubeconfig context (named like its KubeFedCluster, or given with --member-context) reaches it, " +
+			"with your credentials there, and says per member what it did or why not. fedhub itself cannot grant " +
+			"itself rights in a member.",
 		Example: "  " + o.commandName() + " enable deployments.apps\n" +
 			"  " + o.commandName() + " enable deploy\n" +
-			"  " + o.commandName() + " enable widgets.example.com",
+			"  " + o.commandName() + " enable widgets.example.com --member-context cluster2=admin@cluster2",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.enable(cmd.Context(), args[0])
+			return o.enable(cmd.Context(), args[0], e)
 		},
 	}
+	cmd.Flags().BoolVar(&e.updateMemberRoles, "update-member-roles", true, "Add TYPE to the federation's role in every member whose kubeconfig context reaches it, with your credentials there.")
+	cmd.Flags().StringToStringVar(&e.memberContexts, "member-context", nil, "Kubeconfig context of a member, as NAME=CONTEXT, when it is not named like the member's KubeFedCluster; repeatable.")
+	return cmd
 }
 
-func (o *GlobalOptions) enable(ctx context.Context, arg string) error {
+func (o *GlobalOptions) enable(ctx context.Context, arg string, e *enableOptions) error {
 	host, err := o.Host()
 	if err != nil {
 		return err
@@ -63,19 +87,110 @@ func (o *GlobalOptions) enable(ctx context.Context, arg string) error {
 	typeConfigs := host.Fedhub.CoreV1beta1().FederatedTypeConfigs(o.FederationNamespace)
 	_, err = typeConfigs.Create(ctx, typeConfig, metav1.CreateOptions{DryRun: o.DryRunValue()})
 	if apierrors.IsAlreadyExists(err) {
-		return o.alreadyEnabled(ctx, host, typeConfig)
+		err = o.alreadyEnabled(ctx, host, typeConfig)
+	} else if err != nil {
+		return fmt.Errorf("creating FederatedTypeConfig %s: %w", namespacedName(typeConfig.Namespace, typeConfig.Name), err)
+	} else {
+		target, federated := typeConfig.Spec.TargetType, typeConfig.Spec.FederatedType
+		o.printf("FederatedTypeConfig %s created%s: %s (%s, served by %s) is federated as %s",
+			namespacedName(typeConfig.Namespace, typeConfig.Name), o.dryRunSuffix(),
+			target.Kind, target.GroupVersionResource().GroupVersion(), served.servedBy, describeFederated(federated))
 	}
 	if err != nil {
-		return fmt.Errorf("creating FederatedTypeConfig %s: %w", namespacedName(typeConfig.Namespace, typeConfig.Name), err)
+		return err
 	}
-	target, federated := typeConfig.Spec.TargetType, typeConfig.Spec.FederatedType
-	o.printf("FederatedTypeConfig %s created%s: %s (%s, served by %s) is federated as %s",
-		namespacedName(typeConfig.Namespace, typeConfig.Name), o.dryRunSuffix(),
-		target.Kind, target.GroupVersionResource().GroupVersion(), served.servedBy, describeFederated(federated))
-	// A member's federation identity holds rights for the types enabled when
-	// it was joined; joining again is how it gets rights for this one.
-	o.printf("members joined before get the rights to manage %s when joined again: %s join NAME", target.PluralName, o.commandName())
+	target := typeConfig.Spec.TargetType
+	if !e.updateMemberRoles {
+		// A member's federation identity holds rights for the types enabled when
+		// it was joined; it needs them for this one too.
+		o.printf("members joined before get the rights to manage %s with: %s enable %s --update-member-roles (or when joined again)",
+			target.PluralName, o.commandName(), arg)
+		return nil
+	}
+	return o.updateMemberRoles(ctx, host, target, e.memberContexts)
+}
+
+// memberRoleTimeout bounds the work on one member, so that an unreachable
+// member delays enable by this much at most.
+const memberRoleTimeout = 15 * time.Second
+
+// updateMemberRoles adds target to the federation's role in every member the
+// kubeconfig reaches, and prints per member what it did or why not. A member
+// it cannot update is reported, not an error: the type is enabled, and the
+// member's administrator may grant the rights instead.
+func (o *GlobalOptions) updateMemberRoles(ctx context.Context, host *HostClients, target corev1beta1.APIResource, contexts map[string]string) error {
+	clusters, err := host.Fedhub.CoreV1beta1().KubeFedClusters(o.FederationNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing the member clusters to update their roles: %w", err)
+	}
+	for name := range contexts {
+		if !slices.ContainsFunc(clusters.Items, func(c corev1beta1.KubeFedCluster) bool { return c.Name == name }) {
+			return fmt.Errorf("--member-context names %s, which is not a KubeFedCluster in %s", name, o.FederationNamespace)
+		}
+	}
+	resource := target.PluralName
+	if target.Group != "" {
+		resource += "." + target.Group
+	}
+	for i := range clusters.Items {
+		cluster := &clusters.Items[i]
+		done, err := o.updateMemberRole(ctx, cluster, target, contexts)
+		if err != nil {
+			o.printf("member %s: role not updated: %v; until it may get, list, watch, create, update, patch and delete %s, "+
+				"propagation there reports CachedRetrievalFailed", cluster.Name, err, resource)
+			continue
+		}
+		o.printf("member %s: %s%s", cluster.Name, done, o.dryRunSuffix())
+	}
 	return nil
+}
+
+func (o *GlobalOptions) updateMemberRole(ctx context.Context, cluster *corev1beta1.KubeFedCluster, target corev1beta1.APIResource, contexts map[string]string) (string, error) {
+	contextName, named := contexts[cluster.Name]
+	if !named {
+		contextName = cluster.Name
+	}
+	config, err := o.RESTConfig(contextName)
+	if err != nil {
+		return "", fmt.Errorf("%w (name its context with --member-context %s=CONTEXT)", err, cluster.Name)
+	}
+	// The context must reach the cluster the federation reaches: a context of
+	// the same name may well be another cluster.
+	if !sameEndpoint(config.Host, cluster.Spec.APIEndpoint) {
+		return "", fmt.Errorf("kubeconfig context %q reaches %s, but the KubeFedCluster's apiEndpoint is %s", contextName, config.Host, cluster.Spec.APIEndpoint)
+	}
+	config.Timeout = memberRoleTimeout
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, memberRoleTimeout)
+	defer cancel()
+	change, err := join.ExtendMemberRole(ctx, client, cluster.Name, target.Group, target.PluralName, o.DryRun)
+	if err != nil {
+		return "", err
+	}
+	role := "ClusterRole " + join.Identity(cluster.Name)
+	switch change {
+	case join.RoleIsClusterAdmin:
+		return "the federation's identity is bound to cluster-admin; nothing to add", nil
+	case join.RoleCoversType:
+		return role + " already allows managing " + target.PluralName, nil
+	default:
+		return role + " now allows managing " + target.PluralName, nil
+	}
+}
+
+// sameEndpoint compares API endpoints as the federation reads them: a bare
+// host means https, and a trailing slash means nothing.
+func sameEndpoint(a, b string) bool {
+	normalize := func(endpoint string) string {
+		if !strings.Contains(endpoint, "://") {
+			endpoint = "https://" + endpoint
+		}
+		return strings.TrimRight(endpoint, "/")
+	}
+	return normalize(a) == normalize(b)
 }
 
 // alreadyEnabled accepts an existing FederatedTypeConfig of the same target

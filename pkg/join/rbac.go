@@ -18,10 +18,15 @@ package join
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 )
@@ -40,8 +45,9 @@ var baseRules = []rbacv1.PolicyRule{
 
 // ReconcilerRules are the least rights the federation's identity needs in a
 // member: the base rules plus managing every target type the federation's
-// FederatedTypeConfigs name. A type enabled later needs the rules again: join
-// a second time (it is idempotent) to update them.
+// FederatedTypeConfigs name. A type enabled later needs the rules again:
+// fedhubctl enable extends the role (ExtendMemberRole), or join a second
+// time (it is idempotent) to update them.
 func ReconcilerRules(ctx context.Context, federation clientset.Interface, namespace string) ([]rbacv1.PolicyRule, error) {
 	typeConfigs, err := federation.CoreV1beta1().FederatedTypeConfigs(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -64,4 +70,100 @@ func ReconcilerRules(ctx context.Context, federation clientset.Interface, namesp
 		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: manageVerbs})
 	}
 	return rules, nil
+}
+
+// MemberRoleChange says what ExtendMemberRole did.
+type MemberRoleChange string
+
+const (
+	// RoleExtended means the role now allows managing the type.
+	RoleExtended MemberRoleChange = "extended"
+	// RoleCoversType means the role allowed it already.
+	RoleCoversType MemberRoleChange = "already allowed"
+	// RoleIsClusterAdmin means the identity is bound to cluster-admin (join --cluster-admin).
+	RoleIsClusterAdmin MemberRoleChange = "cluster-admin"
+)
+
+// ExtendMemberRole gives the federation's identity in a member joined as
+// cluster the rights to manage the resource group/plural, by adding them to
+// the ClusterRole join created, and keeps every rule the role has. It runs
+// with the caller's member credentials: fedhub itself never holds the right
+// to grant itself rights. A member not joined by join, or whose identity is
+// bound to a role join did not create, is left alone with an error that says so.
+func ExtendMemberRole(ctx context.Context, member kubernetes.Interface, cluster, group, plural string, dryRun bool) (MemberRoleChange, error) {
+	identity := Identity(cluster)
+	binding, err := member.RbacV1().ClusterRoleBindings().Get(ctx, identity, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("no ClusterRoleBinding %s: not joined by fedhubctl join, so its administrator grants the federation's identity the rights", identity)
+	}
+	if err != nil {
+		return "", err
+	}
+	switch binding.RoleRef.Name {
+	case "cluster-admin":
+		return RoleIsClusterAdmin, nil
+	case identity:
+	default:
+		return "", fmt.Errorf("ClusterRoleBinding %s binds ClusterRole %s, which join did not create; its administrator grants the rights", identity, binding.RoleRef.Name)
+	}
+	var change MemberRoleChange
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		role, err := member.RbacV1().ClusterRoles().Get(ctx, identity, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if allowsManaging(role.Rules, group, plural) {
+			change = RoleCoversType
+			return nil
+		}
+		role.Rules = withManageRule(role.Rules, group, plural)
+		var dryRunValue []string
+		if dryRun {
+			dryRunValue = []string{metav1.DryRunAll}
+		}
+		_, err = member.RbacV1().ClusterRoles().Update(ctx, role, metav1.UpdateOptions{DryRun: dryRunValue})
+		change = RoleExtended
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("ClusterRole %s: %w", identity, err)
+	}
+	return change, nil
+}
+
+// allowsManaging says whether rules grant every verb propagation uses on
+// group/plural, for all objects (a rule limited to resourceNames does not count).
+func allowsManaging(rules []rbacv1.PolicyRule, group, plural string) bool {
+	has := func(list []string, value string) bool {
+		return slices.Contains(list, value) || slices.Contains(list, rbacv1.ResourceAll)
+	}
+	for _, verb := range manageVerbs {
+		allowed := false
+		for _, rule := range rules {
+			if len(rule.ResourceNames) == 0 && has(rule.APIGroups, group) && has(rule.Resources, plural) && has(rule.Verbs, verb) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			return false
+		}
+	}
+	return true
+}
+
+// withManageRule adds plural to the rule join wrote for group, or a rule of
+// its own when there is none, so that the role keeps the shape
+// ReconcilerRules gives it.
+func withManageRule(rules []rbacv1.PolicyRule, group, plural string) []rbacv1.PolicyRule {
+	rules = slices.Clone(rules)
+	for i, rule := range rules {
+		if len(rule.ResourceNames) == 0 && len(rule.NonResourceURLs) == 0 && slices.Equal(rule.APIGroups, []string{group}) && slices.Equal(rule.Verbs, manageVerbs) {
+			resources := append(slices.Clone(rule.Resources), plural)
+			sort.Strings(resources)
+			rules[i].Resources = resources
+			return rules
+		}
+	}
+	return append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{plural}, Verbs: slices.Clone(manageVerbs)})
 }

@@ -1,0 +1,130 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package join
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func TestExtendMemberRole(t *testing.T) {
+	const cluster = "member-1"
+	identity := Identity(cluster)
+	binding := func(role string) *rbacv1.ClusterRoleBinding {
+		return &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: identity},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}}
+	}
+	role := func(rules ...rbacv1.PolicyRule) *rbacv1.ClusterRole {
+		return &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: identity}, Rules: rules}
+	}
+	manage := func(group string, resources ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: []string{group}, Resources: resources, Verbs: manageVerbs}
+	}
+	base := baseRules[:len(baseRules):len(baseRules)] // appending never writes into baseRules
+	tests := []struct {
+		name          string
+		group, plural string
+		objects       []runtime.Object
+		want          MemberRoleChange
+		wantErr       string
+		wantRules     []rbacv1.PolicyRule // nil: the role is not checked
+	}{{
+		name:  "joined with least rights: the type joins join's rule for its group",
+		group: "", plural: "limitranges",
+		objects:   []runtime.Object{binding(identity), role(append(base, manage("", "configmaps", "secrets"))...)},
+		want:      RoleExtended,
+		wantRules: append(base, manage("", "configmaps", "limitranges", "secrets")),
+	}, {
+		name:  "a group the role has no rule for gets a rule of its own; other rules stay",
+		group: "policy", plural: "poddisruptionbudgets",
+		objects: []runtime.Object{binding(identity), role(append(base, manage("", "configmaps"),
+			rbacv1.PolicyRule{APIGroups: []string{"example.com"}, Resources: []string{"gizmos"}, Verbs: []string{"get"}})...)},
+		want: RoleExtended,
+		wantRules: append(base, manage("", "configmaps"),
+			rbacv1.PolicyRule{APIGroups: []string{"example.com"}, Resources: []string{"gizmos"}, Verbs: []string{"get"}},
+			manage("policy", "poddisruptionbudgets")),
+	}, {
+		name:  "already allowed",
+		group: "", plural: "limitranges",
+		objects:   []runtime.Object{binding(identity), role(append(base, manage("", "limitranges"))...)},
+		want:      RoleCoversType,
+		wantRules: append(base, manage("", "limitranges")),
+	}, {
+		name:  "allowed by wildcards",
+		group: "apps", plural: "deployments",
+		objects: []runtime.Object{binding(identity), role(rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})},
+		want:    RoleCoversType,
+	}, {
+		name:  "some verbs, or some objects only, are not enough",
+		group: "", plural: "limitranges",
+		objects: []runtime.Object{binding(identity), role(
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"limitranges"}, Verbs: []string{"get", "list", "watch"}},
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"limitranges"}, Verbs: manageVerbs, ResourceNames: []string{"one"}})},
+		want: RoleExtended,
+	}, {
+		name:  "joined as cluster-admin",
+		group: "", plural: "limitranges",
+		objects: []runtime.Object{binding("cluster-admin")},
+		want:    RoleIsClusterAdmin,
+	}, {
+		name:  "not joined by join",
+		group: "", plural: "limitranges",
+		wantErr: "no ClusterRoleBinding fedhub-member-1",
+	}, {
+		name:  "bound to a role join did not create",
+		group: "", plural: "limitranges",
+		objects: []runtime.Object{binding("site-reliability")},
+		wantErr: "binds ClusterRole site-reliability",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.objects...)
+			got, err := ExtendMemberRole(context.Background(), client, cluster, tt.group, tt.plural, false)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("change %q, want %q", got, tt.want)
+			}
+			if tt.want == RoleExtended || tt.want == RoleCoversType {
+				stored, err := client.RbacV1().ClusterRoles().Get(context.Background(), identity, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !allowsManaging(stored.Rules, tt.group, tt.plural) {
+					t.Errorf("the role does not allow managing %s: %+v", tt.plural, stored.Rules)
+				}
+				if tt.wantRules != nil && !equality.Semantic.DeepEqual(stored.Rules, tt.wantRules) {
+					t.Errorf("rules\n%+v\nwant\n%+v", stored.Rules, tt.wantRules)
+				}
+			}
+		})
+	}
+}
