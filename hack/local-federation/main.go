@@ -16,11 +16,13 @@ limitations under the License.
 
 // Command local-federation is what make run runs: a host cluster, member
 // clusters and fedhub-apiserver registered with the host, all as local
-// processes, until Ctrl-C or SIGTERM.
+// processes, until Ctrl-C or SIGTERM, or until one of them exits on its own:
+// then it says which, with the end of its log, stops the others and exits 1.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -53,10 +55,23 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(stateDir)
+	// The logs stay when a process died: its whole log may be needed.
+	keepState := false
+	defer func() {
+		if keepState {
+			fmt.Fprintf(os.Stderr, "process logs are kept in %s\n", stateDir)
+			return
+		}
+		_ = os.RemoveAll(stateDir)
+	}()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A process that dies while the federation starts fails the start
+	// itself; one that dies later is reported here.
+	exits := make(chan error, 64)
+	framework.NotifyExit(exits)
+	defer framework.StopNotifyExit(exits)
 	started := time.Now()
 	federation, err := framework.StartFederation(ctx, framework.FederationOptions{
 		Binaries: binaries, Dir: stateDir, Members: *members, MembersAPIOnly: *apiOnly,
@@ -75,7 +90,15 @@ func run() error {
 	}
 	fmt.Fprintf(os.Stderr, "started in %s; process logs are in %s; Ctrl-C stops everything\n", time.Since(started).Round(time.Second), stateDir)
 	fmt.Printf("fedhub is ready: export KUBECONFIG=%s\n", hostKubeconfig)
-	<-ctx.Done()
-	fmt.Fprintln(os.Stderr, "stopping")
-	return nil
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "stopping")
+		return nil
+	case exit := <-exits:
+		// Said now: stopping the others takes a while, and the user's
+		// kubectl already fails.
+		fmt.Fprintf(os.Stderr, "local-federation: %v\nstopping everything\n", exit)
+		keepState = true
+		return errors.New("a process of the federation exited; see above")
+	}
 }

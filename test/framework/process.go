@@ -28,7 +28,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -44,6 +47,46 @@ type Process struct {
 	log     *os.File
 	exited  chan struct{}
 	err     error
+	// stopping is set by Stop and Kill before they signal: the exit that
+	// follows is wanted, not one to report to NotifyExit's channels.
+	stopping atomic.Bool
+}
+
+// exitWatchers are the channels NotifyExit registered.
+var exitWatchers struct {
+	sync.Mutex
+	channels []chan<- error
+}
+
+// NotifyExit makes every process this package starts that ends without Stop
+// or Kill (a crash, a kill from outside, a clean exit nobody asked for) send
+// c an error naming it, saying how it ended, with the last lines of its log.
+// As with signal.Notify, a send never blocks: c should have room.
+//
+// make run waits on it: a federation whose fedhub-apiserver is gone must
+// not look alive to the user who started it.
+func NotifyExit(c chan<- error) {
+	exitWatchers.Lock()
+	defer exitWatchers.Unlock()
+	exitWatchers.channels = append(exitWatchers.channels, c)
+}
+
+// StopNotifyExit undoes NotifyExit for c.
+func StopNotifyExit(c chan<- error) {
+	exitWatchers.Lock()
+	defer exitWatchers.Unlock()
+	exitWatchers.channels = slices.DeleteFunc(exitWatchers.channels, func(w chan<- error) bool { return w == c })
+}
+
+func notifyExit(err error) {
+	exitWatchers.Lock()
+	defer exitWatchers.Unlock()
+	for _, c := range exitWatchers.channels {
+		select {
+		case c <- err:
+		default:
+		}
+	}
 }
 
 // StartProcess starts binary with args, logging to <logDir>/<name>.log.
@@ -65,6 +108,11 @@ func StartProcess(name, logDir, binary string, args ...string) (*Process, error)
 	p := &Process{Name: name, LogPath: logPath, cmd: cmd, log: log, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		// Reported before exited is closed, so that once Stop or Kill has
+		// returned no report of the process can follow.
+		if !p.stopping.Load() {
+			notifyExit(p.failure("exited unexpectedly", exitState(p.err)))
+		}
 		close(p.exited)
 	}()
 	return p, nil
@@ -88,6 +136,7 @@ func (p *Process) PID() int {
 // Stop sends SIGTERM to the process group, then SIGKILL after a grace period,
 // and waits until the process is gone.
 func (p *Process) Stop() {
+	p.stopping.Store(true)
 	if exited, _ := p.Exited(); !exited {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -103,6 +152,7 @@ func (p *Process) Stop() {
 // Kill sends SIGKILL to the process group, as a crash or an OOM kill would
 // end it, and waits until the process is gone.
 func (p *Process) Kill() {
+	p.stopping.Store(true)
 	if exited, _ := p.Exited(); !exited {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.exited
@@ -115,9 +165,21 @@ func (p *Process) Kill() {
 func (p *Process) Failure(what string) error {
 	state := "still running"
 	if exited, err := p.Exited(); exited {
-		state = fmt.Sprintf("exited: %v", err)
+		state = exitState(err)
 	}
+	return p.failure(what, state)
+}
+
+func (p *Process) failure(what, state string) error {
 	return fmt.Errorf("%s: %s (%s); last lines of %s:\n%s", p.Name, what, state, p.LogPath, tail(p.LogPath, 30))
+}
+
+// exitState says how a process ended, given what Wait returned.
+func exitState(err error) string {
+	if err == nil {
+		return "exited: status 0"
+	}
+	return fmt.Sprintf("exited: %v", err)
 }
 
 // tail returns the last n lines of a file.

@@ -1,0 +1,84 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package framework
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestNotifyExitReportsUnexpectedExits: a process that ends on its own or
+// is killed from outside is reported with how it ended and its last log
+// lines; one ended by Stop or Kill is not (make run stops everything when
+// fedhub-apiserver dies, and must not mistake its own stopping for a death).
+func TestNotifyExitReportsUnexpectedExits(t *testing.T) {
+	exits := make(chan error, 10)
+	NotifyExit(exits)
+	defer StopNotifyExit(exits)
+	dir := t.TempDir()
+	start := func(name, script string) *Process {
+		t.Helper()
+		p, err := StartProcess(name, dir, "/bin/sh", "-c", script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Stop)
+		return p
+	}
+	receive := func() error {
+		t.Helper()
+		select {
+		case err := <-exits:
+			return err
+		case <-time.After(time.Minute):
+			t.Fatal("no exit reported within a minute")
+			return nil
+		}
+	}
+
+	// Ended by the harness: nothing to report. Stop and Kill return only
+	// once the process is gone and its report would have been sent.
+	start("stopped", "sleep 60").Stop()
+	start("killed", "sleep 60").Kill()
+
+	start("crashing", "for i in $(seq 1 40); do echo line $i; done; exit 3")
+	got := receive().Error()
+	for _, want := range []string{"crashing: exited unexpectedly (exited: exit status 3)", "line 40", "line 11\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report %q does not say %q", got, want)
+		}
+	}
+	if strings.Contains(got, "line 10\n") {
+		t.Errorf("report %q has more than the last 30 lines", got)
+	}
+
+	// Killed from outside, as "pkill -f fedhub-apiserver" would.
+	outside := start("terminated", "echo serving; exec sleep 60")
+	if err := syscall.Kill(outside.PID(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive().Error(); !strings.Contains(got, "terminated: exited unexpectedly (exited: signal: terminated)") {
+		t.Errorf("report %q, want the terminated process and its signal", got)
+	}
+	select {
+	case err := <-exits:
+		t.Errorf("a process the harness ended was reported: %v", err)
+	default:
+	}
+}
