@@ -218,6 +218,7 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 	}
 	if err != nil {
 		logger.V(4).Info("No member cache yet", "err", err.Error())
+		c.reportForbiddenList(ctx, fed, cluster)
 		return CachedRetrievalFailed, nil
 	}
 	namespace, name := c.memberName(fed)
