@@ -240,7 +240,7 @@ func registerFedhub(ctx context.Context, host *Cluster, ca *certs.CA, port int) 
 	var apiServices []string
 	for _, object := range objects {
 		switch object.GetKind() {
-		case "Deployment":
+		case "Deployment", "StatefulSet":
 			continue
 		case "Service":
 			if err := unstructured.SetNestedMap(object.Object, map[string]any{
