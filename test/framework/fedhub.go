@@ -225,7 +225,7 @@ func (f *Fedhub) StartReplica(ctx context.Context, host *Cluster, name string) (
 	return replica, nil
 }
 
-// registerFedhub applies every artifact but the Deployment, with the Service
+// registerFedhub applies every artifact but the workload that runs fedhub, with the Service
 // turned into an ExternalName for localhost so that the aggregator reaches the
 // local process, and returns the names of the APIServices.
 func registerFedhub(ctx context.Context, host *Cluster, ca *certs.CA, port int) ([]string, error) {
