@@ -20,8 +20,11 @@ limitations under the License.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/fedhub/fedhub/pkg/fedhubctl"
 )
@@ -29,7 +32,17 @@ import (
 func main() {
 	cmd := fedhubctl.NewCommand(os.Args[0], os.Stdout, os.Stderr)
 	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(os.Stderr, describe(err))
 		os.Exit(1)
 	}
+}
+
+// describe words an error as kubectl does: an API server's own answer as
+// "Error from server (Reason): message", anything else as "error: ...".
+func describe(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Message == err.Error() {
+		return fmt.Sprintf("Error from server (%s): %s", apierrors.ReasonForError(err), err.Error())
+	}
+	return "error: " + err.Error()
 }

@@ -29,7 +29,7 @@ import (
 // succeed. The joined members stay joined either way.
 func TestFedhubctlUnjoinUnknownCluster(t *testing.T) {
 	sharedFederation(t)
-	const notFound = `kubefedclusters.core.kubefed.io "no-such-cluster" not found`
+	const notFound = `Error from server (NotFound): kubefedclusters.core.kubefed.io "no-such-cluster" not found`
 
 	t.Run("an unknown name is an error", func(t *testing.T) {
 		out, errOut, err := typesCtl("unjoin", "no-such-cluster")
