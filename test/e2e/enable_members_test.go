@@ -20,11 +20,16 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fedhub/fedhub/pkg/join"
 )
+
+// retryAfterRolesFixed bounds the wait for a federated object that failed
+// for a while to reach members whose roles were just extended.
+const retryAfterRolesFixed = 4 * time.Minute
 
 // TestEnableExtendsMemberRoles: members joined with least rights may manage
 // only the types enabled when they were joined. fedhubctl enable adds the new
@@ -75,45 +80,72 @@ func TestEnableExtendsMemberRoles(t *testing.T) {
 		_, _, _ = kubectlAs(host, "delete", "federatednamespace", namespace, "-n", namespace, "--ignore-not-found", "--timeout=60s")
 		_, _, _ = kubectlAs(host, "delete", "namespace", namespace, "--wait=false")
 	})
-	out := mustFedhubctl(t, federation, "enable", "limitranges")
-	t.Logf("fedhubctl enable limitranges:\n%s", out)
-	for _, member := range f.Members {
-		want := "member " + member.Name + ": ClusterRole " + join.Identity(member.Name) + " now allows managing limitranges"
-		if !strings.Contains(out, want) {
-			t.Errorf("fedhubctl enable does not report %q:\n%s", want, out)
-		}
-		if got := canManage(member.Name); got != "yes" {
-			t.Errorf("%s: after enable, the federation may list limitranges: %q", member.Name, got)
-		}
-	}
-	// Enabling again changes nothing and says so.
-	out = mustFedhubctl(t, federation, "enable", "limitranges")
-	if !strings.Contains(out, "already allows managing limitranges") {
-		t.Errorf("fedhubctl enable a second time:\n%s", out)
-	}
-
-	waitHostDiscovers(t, "federatedlimitranges")
-	mustKubectlAs(t, host, "create", "namespace", namespace)
-	mustApplyAs(t, nil, federatedNamespace(namespace, "clusters: [{name: member-1}, {name: member-2}]"))
-	mustApplyAs(t, nil, `apiVersion: types.kubefed.io/v1beta1
+	limitRange := `apiVersion: types.kubefed.io/v1beta1
 kind: FederatedLimitRange
-metadata: {name: defaults, namespace: `+namespace+`}
+metadata: {name: defaults, namespace: ` + namespace + `}
 spec:
   template:
     spec:
       limits: [{type: Container, default: {memory: 256Mi}}]
   placement: {clusters: [{name: member-1}, {name: member-2}]}
-`)
-	for _, member := range f.Members {
-		eventually(t, member.Name+" has the LimitRange", func() (string, bool) {
-			out, _, err := kubectlAs(federation, "--context", member.Name, "get", "limitrange", "defaults", "-n", namespace,
-				"-o", "jsonpath={.spec.limits[0].default.memory}")
-			return out, err == nil
-		}, "256Mi")
-	}
-	eventually(t, "the FederatedLimitRange reports both clusters propagated", func() (string, bool) {
-		out, _, err := kubectlAs(host, "get", "federatedlimitrange", "defaults", "-n", namespace, "-o",
-			`jsonpath={.status.conditions[?(@.type=="Propagation")].status} {.status.clusters[*].name} {.status.clusters[*].status}`)
-		return strings.TrimSpace(out), err == nil
-	}, "True member-1 member-2")
+`
+
+	t.Run("without the rights, the status and an event say what is missing and how to fix it", func(t *testing.T) {
+		out := mustFedhubctl(t, federation, "enable", "limitranges", "--update-member-roles=false")
+		if want := "enable limitranges --update-member-roles"; !strings.Contains(out, want) {
+			t.Errorf("fedhubctl enable without updating roles does not point to %q:\n%s", want, out)
+		}
+		waitHostDiscovers(t, "federatedlimitranges")
+		mustKubectlAs(t, host, "create", "namespace", namespace)
+		mustApplyAs(t, nil, federatedNamespace(namespace, "clusters: [{name: member-1}, {name: member-2}]"))
+		mustApplyAs(t, nil, limitRange)
+		eventually(t, "the FederatedLimitRange reports CachedRetrievalFailed", func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedlimitrange", "defaults", "-n", namespace, "-o", `jsonpath={.status.clusters[*].status}`)
+			return strings.TrimSpace(out), err == nil
+		}, "CachedRetrievalFailed CachedRetrievalFailed")
+		for _, member := range f.Members {
+			want := "cluster " + member.Name + ": the federation's identity in the member lacks list/watch on limitranges"
+			eventually(t, "an event says "+want, func() (string, bool) {
+				out, _, err := kubectlAs(host, "get", "events", "-n", namespace, "--field-selector", "reason=CachedRetrievalFailed",
+					"-o", "jsonpath={.items[*].message}")
+				return "", err == nil && strings.Contains(out, want) && strings.Contains(out, "'fedhubctl enable limitranges --update-member-roles'")
+			}, "")
+		}
+	})
+
+	t.Run("enable extends the members' roles, and the FederatedLimitRange reaches them", func(t *testing.T) {
+		out := mustFedhubctl(t, federation, "enable", "limitranges")
+		t.Logf("fedhubctl enable limitranges:\n%s", out)
+		for _, member := range f.Members {
+			want := "member " + member.Name + ": ClusterRole " + join.Identity(member.Name) + " now allows managing limitranges"
+			if !strings.Contains(out, want) {
+				t.Errorf("fedhubctl enable does not report %q:\n%s", want, out)
+			}
+			if got := canManage(member.Name); got != "yes" {
+				t.Errorf("%s: after enable, the federation may list limitranges: %q", member.Name, got)
+			}
+		}
+		// Enabling again changes nothing and says so.
+		out = mustFedhubctl(t, federation, "enable", "limitranges")
+		if !strings.Contains(out, "already allows managing limitranges") {
+			t.Errorf("fedhubctl enable a second time:\n%s", out)
+		}
+		// The object is retried with the controller's exponential backoff
+		// while its members refuse; the next retry after the fix delivers it,
+		// which may be a minute or two away (10 s and 82 s in two runs).
+		fixed := time.Now()
+		for _, member := range f.Members {
+			eventuallyWithin(t, retryAfterRolesFixed, member.Name+" has the LimitRange", func() (string, bool) {
+				out, _, err := kubectlAs(federation, "--context", member.Name, "get", "limitrange", "defaults", "-n", namespace,
+					"-o", "jsonpath={.spec.limits[0].default.memory}")
+				return out, err == nil
+			}, "256Mi")
+		}
+		t.Logf("the members had the LimitRange %s after their roles were extended", time.Since(fixed).Round(time.Second))
+		eventually(t, "the FederatedLimitRange reports both clusters propagated", func() (string, bool) {
+			out, _, err := kubectlAs(host, "get", "federatedlimitrange", "defaults", "-n", namespace, "-o",
+				`jsonpath={.status.conditions[?(@.type=="Propagation")].status} {.status.clusters[*].name} {.status.clusters[*].status}`)
+			return strings.TrimSpace(out), err == nil
+		}, "True member-1 member-2")
+	})
 }
