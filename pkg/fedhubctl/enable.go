@@ -83,6 +83,13 @@ func (o *GlobalOptions) enable(ctx context.Context, arg string, e *enableOptions
 	if err := checkFederable(served.mapping.Resource, served.resource.Verbs); err != nil {
 		return err
 	}
+	var clusters []corev1beta1.KubeFedCluster
+	if e.updateMemberRoles {
+		// Before anything is created: a wrong --member-context is a usage error.
+		if clusters, err = o.memberClusters(ctx, host, e.memberContexts); err != nil {
+			return err
+		}
+	}
 	typeConfig := typeconfig.ForTarget(o.FederationNamespace, targetResource(served.mapping))
 	typeConfigs := host.Fedhub.CoreV1beta1().FederatedTypeConfigs(o.FederationNamespace)
 	_, err = typeConfigs.Create(ctx, typeConfig, metav1.CreateOptions{DryRun: o.DryRunValue()})
@@ -107,7 +114,23 @@ func (o *GlobalOptions) enable(ctx context.Context, arg string, e *enableOptions
 			target.PluralName, o.commandName(), arg)
 		return nil
 	}
-	return o.updateMemberRoles(ctx, host, target, e.memberContexts)
+	o.updateMemberRoles(ctx, clusters, target, e.memberContexts)
+	return nil
+}
+
+// memberClusters lists the KubeFedClusters and checks that every
+// --member-context names one of them.
+func (o *GlobalOptions) memberClusters(ctx context.Context, host *HostClients, contexts map[string]string) ([]corev1beta1.KubeFedCluster, error) {
+	clusters, err := host.Fedhub.CoreV1beta1().KubeFedClusters(o.FederationNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing the member clusters to update their roles: %w", err)
+	}
+	for name := range contexts {
+		if !slices.ContainsFunc(clusters.Items, func(c corev1beta1.KubeFedCluster) bool { return c.Name == name }) {
+			return nil, fmt.Errorf("--member-context names %s, which is not a KubeFedCluster in %s", name, o.FederationNamespace)
+		}
+	}
+	return clusters.Items, nil
 }
 
 // memberRoleTimeout bounds the work on one member, so that an unreachable
@@ -118,31 +141,21 @@ const memberRoleTimeout = 15 * time.Second
 // kubeconfig reaches, and prints per member what it did or why not. A member
 // it cannot update is reported, not an error: the type is enabled, and the
 // member's administrator may grant the rights instead.
-func (o *GlobalOptions) updateMemberRoles(ctx context.Context, host *HostClients, target corev1beta1.APIResource, contexts map[string]string) error {
-	clusters, err := host.Fedhub.CoreV1beta1().KubeFedClusters(o.FederationNamespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("listing the member clusters to update their roles: %w", err)
-	}
-	for name := range contexts {
-		if !slices.ContainsFunc(clusters.Items, func(c corev1beta1.KubeFedCluster) bool { return c.Name == name }) {
-			return fmt.Errorf("--member-context names %s, which is not a KubeFedCluster in %s", name, o.FederationNamespace)
-		}
-	}
+func (o *GlobalOptions) updateMemberRoles(ctx context.Context, clusters []corev1beta1.KubeFedCluster, target corev1beta1.APIResource, contexts map[string]string) {
 	resource := target.PluralName
 	if target.Group != "" {
 		resource += "." + target.Group
 	}
-	for i := range clusters.Items {
-		cluster := &clusters.Items[i]
+	for i := range clusters {
+		cluster := &clusters[i]
 		done, err := o.updateMemberRole(ctx, cluster, target, contexts)
 		if err != nil {
-			o.printf("member %s: role not updated: %v; until it may get, list, watch, create, update, patch and delete %s, "+
-				"propagation there reports CachedRetrievalFailed", cluster.Name, err, resource)
+			o.printf("member %s: role not updated: %v; unless the federation may get, list, watch, create, update, patch and delete %s there, "+
+				"propagation there reports CachedRetrievalFailed until its administrator grants that", cluster.Name, err, resource)
 			continue
 		}
 		o.printf("member %s: %s%s", cluster.Name, done, o.dryRunSuffix())
 	}
-	return nil
 }
 
 func (o *GlobalOptions) updateMemberRole(ctx context.Context, cluster *corev1beta1.KubeFedCluster, target corev1beta1.APIResource, contexts map[string]string) (string, error) {
