@@ -44,6 +44,8 @@ type healthFixture struct {
 	controller *Controller
 	client     *fedfake.Clientset
 	recorder   *record.FakeRecorder
+	// clusterCache is the KubeFedClusters' informer cache.
+	clusterCache cache.Indexer
 }
 
 // newHealthFixture stores the cluster in the fake clientset and the caches,
@@ -78,6 +80,7 @@ func newHealthFixture(t testing.TB, cluster *corev1beta1.KubeFedCluster, config 
 	if secret != nil {
 		add(secrets.Informer(), secret)
 	}
+	fx.clusterCache = clusters.Informer().GetIndexer()
 	c, err := NewController(fixtureNamespace, fx.client, clusters, configs, secrets, fx.recorder)
 	if err != nil {
 		t.Fatal(err)

@@ -145,7 +145,36 @@ func (s *ClusterSet) Clusters() []Cluster {
 		}
 		out = append(out, c)
 	}
+	s.forgetRemoved(list)
 	return out
+}
+
+// forgetRemoved drops the client and the metric series of every cluster no
+// longer in list, which holds every KubeFedCluster; s.mu is held.
+func (s *ClusterSet) forgetRemoved(list []*corev1beta1.KubeFedCluster) {
+	if len(s.clients) <= len(list) {
+		// Every cached client may still have its cluster: the usual case,
+		// settled without building a set.
+		present := 0
+		for _, kfc := range list {
+			if _, ok := s.clients[kfc.Name]; ok {
+				present++
+			}
+		}
+		if present == len(s.clients) {
+			return
+		}
+	}
+	existing := make(map[string]bool, len(list))
+	for _, kfc := range list {
+		existing[kfc.Name] = true
+	}
+	for name := range s.clients {
+		if !existing[name] {
+			delete(s.clients, name)
+			forgetClusterMetrics(name)
+		}
+	}
 }
 
 // clientFor returns the member's client, rebuilt when its spec or Secret changed.

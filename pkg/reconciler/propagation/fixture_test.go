@@ -76,6 +76,8 @@ type propagationFixture struct {
 	// member is member-1's server and cache.
 	member      *dynamicfake.FakeDynamicClient
 	memberCache cache.Indexer
+	// clusterCache holds the KubeFedClusters.
+	clusterCache cache.Indexer
 }
 
 func newPropagationFixture(t *testing.T, target corev1beta1.APIResource, flags uint8) *propagationFixture {
@@ -105,7 +107,8 @@ func newPropagationFixture(t *testing.T, target corev1beta1.APIResource, flags u
 	clusterSet := &ClusterSet{namespace: tc.Namespace, clusters: fedlisters.NewKubeFedClusterLister(clusters),
 		clients: map[string]memberClient{}, listeners: map[int]func(){}}
 
-	fx := &propagationFixture{fedCache: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})}
+	fx := &propagationFixture{fedCache: cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}),
+		clusterCache: clusters}
 	fx.fedhub = newFakeServer(tc.Spec.FederatedType)
 	var namespaces NamespacePlacement
 	switch (flags / withNamespaces) % 4 {

@@ -72,8 +72,10 @@ func DefaultTuning() Tuning {
 // again after a write failed.
 const typeStatusRetry = 2 * time.Second
 
-// Manager runs one TypeController per FederatedTypeConfig whose propagation
-// is enabled, and stops it when the FTC is disabled or deleted.
+// Manager runs one TypeController per FederatedTypeConfig: one that
+// propagates while the FTC's propagation is enabled, one that only carries
+// out deletions while it is disabled (so that a delete never waits on the
+// finalizer for a type nobody propagates), and none once the FTC is deleted.
 type Manager struct {
 	namespace   string
 	fedhub      dynamic.Interface
@@ -92,10 +94,12 @@ type Manager struct {
 }
 
 type runningType struct {
-	spec       corev1beta1.FederatedTypeConfigSpec
-	controller *TypeController
-	cancel     context.CancelFunc
-	done       chan struct{}
+	spec corev1beta1.FederatedTypeConfigSpec
+	// propagating is false for a controller that only handles deletions.
+	propagating bool
+	controller  *TypeController
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // NewManager wires the manager to its informers; typeStatus writes the
@@ -188,9 +192,7 @@ func (m *Manager) syncTypes(ctx context.Context) {
 	typeConfigs, _ := m.typeConfigs.FederatedTypeConfigs(m.namespace).List(everything)
 	wanted := map[string]*corev1beta1.FederatedTypeConfig{}
 	for _, tc := range typeConfigs {
-		if tc.Spec.Propagation == corev1beta1.PropagationEnabled {
-			wanted[tc.Name] = tc
-		}
+		wanted[tc.Name] = tc
 	}
 	var stopped []*runningType
 	// Workers of a stopping controller may wait for m.mu (namespacePlacement):
@@ -210,7 +212,7 @@ func (m *Manager) syncTypes(ctx context.Context) {
 			stopped = append(stopped, r)
 			delete(m.running, name)
 			runningControllers.DeleteLabelValues(r.controller.federated.Resource)
-			klog.FromContext(ctx).V(2).Info("Stopped propagating", "type", name)
+			klog.FromContext(ctx).V(2).Info("Stopped the type's controller", "type", name, "propagating", r.propagating)
 		}
 	}
 	for name, tc := range wanted {
@@ -223,17 +225,20 @@ func (m *Manager) syncTypes(ctx context.Context) {
 	}
 }
 
-// start runs the controller of a type; m.mu is held. A controller that
+// start runs the controller of a type, propagating or handling deletions
+// only as its propagation asks; m.mu is held. A controller that
 // panics outside its workers (which recover their own panics) is reported
 // and, after backoff, started again: one FederatedTypeConfig fedhub cannot
 // handle must stop neither fedhub nor the other types.
 func (m *Manager) start(ctx context.Context, tc *corev1beta1.FederatedTypeConfig) {
+	propagating := tc.Spec.Propagation == corev1beta1.PropagationEnabled
 	controller := NewTypeController(tc.DeepCopy(), m.fedhub, m.clusters, m.namespacePlacement, m.adoptResources, m.recorder)
-	if isNamespaceKind(controller.targetKind) {
+	controller.deletionOnly = !propagating
+	if propagating && isNamespaceKind(controller.targetKind) {
 		controller.onChange = m.namespaceChanged
 	}
 	typeCtx, cancel := context.WithCancel(ctx)
-	r := &runningType{spec: *tc.Spec.DeepCopy(), controller: controller, cancel: cancel, done: make(chan struct{})}
+	r := &runningType{spec: *tc.Spec.DeepCopy(), propagating: propagating, controller: controller, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		p := reconciler.Catch(func() { controller.Run(typeCtx, m.clusters.tuning.WorkersPerType) })
@@ -250,6 +255,10 @@ func (m *Manager) start(ctx context.Context, tc *corev1beta1.FederatedTypeConfig
 		m.typePanicked(ctx, tc, p)
 	}()
 	m.running[tc.Name] = r
+	if !propagating {
+		klog.FromContext(ctx).V(2).Info("Handling deletions only: propagation is disabled", "type", tc.Name)
+		return
+	}
 	runningControllers.WithLabelValues(controller.federated.Resource).Set(1)
 	klog.FromContext(ctx).V(2).Info("Propagating", "type", tc.Name)
 }
@@ -275,8 +284,8 @@ func (m *Manager) reportTypes(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	running := map[string]bool{}
-	for name := range m.running {
-		running[name] = true
+	for name, r := range m.running {
+		running[name] = r.propagating
 	}
 	m.mu.Unlock()
 	var errs []error
@@ -321,7 +330,7 @@ func (m *Manager) namespacePlacement(namespace string) (*unstructured.Unstructur
 	m.mu.Lock()
 	var namespaces *TypeController
 	for _, r := range m.running {
-		if isNamespaceKind(r.controller.targetKind) {
+		if r.propagating && isNamespaceKind(r.controller.targetKind) {
 			namespaces = r.controller
 		}
 	}

@@ -80,6 +80,14 @@ func observeMemberOperation(cluster, targetType, verb string, err error) {
 	memberOperations.WithLabelValues(cluster, targetType, verb, result(err)).Inc()
 }
 
+// forgetClusterMetrics drops the series of a cluster that left the
+// federation, so that joining and removing clusters does not grow /metrics.
+func forgetClusterMetrics(cluster string) {
+	if memberOperations.IsCreated() { // an unregistered vector has nothing to drop
+		memberOperations.DeletePartialMatch(map[string]string{"cluster": cluster})
+	}
+}
+
 func result(err error) string {
 	switch {
 	case errors.Is(err, errMemberSyncing):

@@ -62,18 +62,20 @@ type TypeController struct {
 
 	mu      sync.Mutex
 	members map[string]*memberInformer
-	// lastApplied is, per cluster and federated object, what fedhub last
-	// wrote or found in sync; it tells drift from fedhub's own changes.
-	lastApplied map[string]appliedVersion
-	// written is, per cluster and member object, the resourceVersion fedhub
-	// last wrote or found in sync: the echo of its own write is skipped.
-	written map[string]string
-	// statusWritten is, per federated object, the resourceVersion of the
-	// status fedhub last wrote.
-	statusWritten map[string]string
+	// records is what fedhub remembers of each federated object, by key:
+	// the member versions it wrote (to tell drift and the echo of its own
+	// writes) and the version of its last status write. An entry goes when
+	// its object is seen gone, a member entry when its cluster is removed.
+	records map[string]*objectRecord
+	// knownClusters are the members when the cluster set last changed.
+	knownClusters map[string]bool
 	// waiting are the federated objects whose reconcile waits for a member
 	// cache to fill; they are queued again when one has.
 	waiting map[string]bool
+	// deletionOnly is set for a type whose propagation is disabled: the
+	// controller only carries out the deletion of objects being deleted,
+	// reading the members directly since no member informers run.
+	deletionOnly bool
 	// onChange, when set, hears of every federated object that changed, by namespace.
 	onChange func(namespace string)
 }
@@ -245,12 +247,22 @@ func (c *TypeController) memberKey(obj any) (string, bool) {
 }
 
 // syncMembers runs an informer on the managed objects of the type in every
-// member with a usable client, and stops those of members gone or changed.
+// member with a usable client, stops those of members gone or changed, and
+// forgets what it remembered of members removed.
 func (c *TypeController) syncMembers(ctx context.Context) {
+	clusters := c.clusters.Clusters()
+	existing := make(map[string]bool, len(clusters))
+	for _, cluster := range clusters {
+		existing[cluster.Name] = true
+	}
+	c.forgetClusters(existing)
+	if c.deletionOnly {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	seen := map[string]bool{}
-	for _, cluster := range c.clusters.Clusters() {
+	for _, cluster := range clusters {
 		if cluster.Client == nil {
 			continue
 		}

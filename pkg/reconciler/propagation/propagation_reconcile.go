@@ -74,11 +74,19 @@ const memberSyncing = "memberSyncing"
 // reports how that went in its status.
 func (c *TypeController) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	fed, err := c.federatedObject(key)
-	if err != nil || fed == nil {
+	if err != nil {
 		return 0, err
+	}
+	if fed == nil {
+		// Gone, with or without fedhub's finalizer: nothing will ask about it again.
+		c.forget(key)
+		return 0, nil
 	}
 	if fed.GetDeletionTimestamp() != nil {
 		return c.ensureDeletion(ctx, fed)
+	}
+	if c.deletionOnly {
+		return 0, nil
 	}
 	if !hasFinalizer(fed) {
 		// Go on with the object as stored with the finalizer, rather than
@@ -98,19 +106,27 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	var mu sync.Mutex
 	var wg reconciler.Group
 	syncing := false
-	for _, cluster := range clusters {
-		isPlaced := placed[cluster.Name]
-		wg.Go(func() {
-			outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced, writes)
-			mu.Lock()
-			defer mu.Unlock()
-			syncing = syncing || outcome == memberSyncing
-			if isPlaced {
-				outcomes[cluster.Name], members[cluster.Name] = outcome, member
-			}
-		})
+	// An object whose namespace is not federated is held: its member
+	// objects, if any, are neither updated nor deleted. They stay managed by
+	// it (its delete still deletes or orphans them) and are updated again
+	// once the FederatedNamespace is back. This is what keeps the contents
+	// of a namespace whose FederatedNamespace was deleted with
+	// kubefed.io/orphan in the members.
+	if aggregate != NamespaceNotFederated {
+		for _, cluster := range clusters {
+			isPlaced := placed[cluster.Name]
+			wg.Go(func() {
+				outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced, writes)
+				mu.Lock()
+				defer mu.Unlock()
+				syncing = syncing || outcome == memberSyncing
+				if isPlaced {
+					outcomes[cluster.Name], members[cluster.Name] = outcome, member
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	c.recordWrites(fed, writes)
 	if syncing {
 		// A status now would report objects missing that may well be there,
@@ -375,44 +391,6 @@ func (c *TypeController) cached(m *memberInformer, namespace, name string) (*uns
 	return live.DeepCopy(), nil
 }
 
-// applied remembers the member object's resourceVersion as fedhub's own
-// doing for this generation of the federated object.
-func (c *TypeController) applied(cluster string, fed, member *unstructured.Unstructured) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lastApplied == nil {
-		c.lastApplied = map[string]appliedVersion{}
-	}
-	c.lastApplied[cluster+"/"+string(fed.GetUID())] = appliedVersion{generation: fed.GetGeneration(), resourceVersion: member.GetResourceVersion()}
-	if c.written == nil {
-		c.written = map[string]string{}
-	}
-	c.written[cluster+"/"+objectName(member.GetNamespace(), member.GetName())] = member.GetResourceVersion()
-}
-
-// ownWrite tells whether a member object is exactly as fedhub last wrote or
-// found it: its watch event then brings nothing to reconcile.
-func (c *TypeController) ownWrite(cluster string, member *unstructured.Unstructured) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	version, ok := c.written[cluster+"/"+objectName(member.GetNamespace(), member.GetName())]
-	return ok && version == member.GetResourceVersion()
-}
-
-// wasApplied says whether the member object differs although fedhub applied
-// this generation to it: then someone changed it in the member.
-func (c *TypeController) wasApplied(cluster string, fed, live *unstructured.Unstructured) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	last, ok := c.lastApplied[cluster+"/"+string(fed.GetUID())]
-	return ok && last.generation == fed.GetGeneration() && last.resourceVersion != live.GetResourceVersion()
-}
-
-type appliedVersion struct {
-	generation      int64
-	resourceVersion string
-}
-
 func hasFinalizer(obj *unstructured.Unstructured) bool {
 	for _, f := range obj.GetFinalizers() {
 		if f == Finalizer {
@@ -480,112 +458,9 @@ func (c *TypeController) storeStatus(ctx context.Context, fed *unstructured.Unst
 	updated.Object["status"] = raw
 	stored, err := c.resource(fed).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
 	if err == nil {
-		c.mu.Lock()
-		if c.statusWritten == nil {
-			c.statusWritten = map[string]string{}
-		}
-		c.statusWritten[objectName(stored.GetNamespace(), stored.GetName())] = stored.GetResourceVersion()
-		c.mu.Unlock()
+		c.statusStored(stored)
 	}
 	return err
-}
-
-// ownStatus tells whether a federated object is the version fedhub's own
-// status write made.
-func (c *TypeController) ownStatus(fed *unstructured.Unstructured) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	version, ok := c.statusWritten[objectName(fed.GetNamespace(), fed.GetName())]
-	return ok && version == fed.GetResourceVersion()
-}
-
-// ensureDeletion handles the member objects of a federated object being
-// deleted, then releases it. Unready clusters hold it for at most
-// UnreadyDeletionTimeout; the event then says where objects may remain.
-func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.Unstructured) (time.Duration, error) {
-	if !hasFinalizer(fed) {
-		return 0, nil
-	}
-	orphan := fed.GetAnnotations()[OrphanAnnotation] == "true"
-	namespace, name := c.memberName(fed)
-	var unreachable, waiting, failed []string
-	var mu sync.Mutex
-	var wg reconciler.Group
-	note := func(list *[]string, entry string) {
-		mu.Lock()
-		*list = append(*list, entry)
-		mu.Unlock()
-	}
-	// Every member at once, as when propagating: a slow one delays only itself.
-	for _, cluster := range c.clusters.Clusters() {
-		wg.Go(func() {
-			m, err := c.member(cluster.Name)
-			if cluster.Ready && errors.Is(err, errMemberSyncing) {
-				note(&waiting, cluster.Name)
-				return
-			}
-			if !cluster.Ready || err != nil {
-				note(&unreachable, cluster.Name)
-				return
-			}
-			live, err := c.cached(m, namespace, name)
-			if err != nil || live == nil {
-				return
-			}
-			client := m.client.Resource(c.target).Namespace(namespace)
-			if orphan {
-				patch := []byte(`{"metadata":{"labels":{"` + ManagedLabel + `":null}}}`)
-				_, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
-				observeMemberOperation(cluster.Name, c.target.Resource, "patch", ignoreNotFound(err))
-				if err != nil && !apierrors.IsNotFound(err) {
-					note(&failed, cluster.Name+": "+err.Error())
-				}
-				return
-			}
-			err = client.Delete(ctx, name, deleteOptions(fed))
-			observeMemberOperation(cluster.Name, c.target.Resource, "delete", ignoreNotFound(err))
-			if err != nil && !apierrors.IsNotFound(err) {
-				note(&failed, cluster.Name+": "+err.Error())
-				return
-			}
-			note(&waiting, cluster.Name)
-		})
-	}
-	wg.Wait()
-	sort.Strings(unreachable)
-	sort.Strings(failed)
-	if len(failed) > 0 {
-		return 0, fmt.Errorf("deleting in members: %s", strings.Join(failed, "; "))
-	}
-	if len(waiting) > 0 {
-		// The member informers' delete events bring the object back sooner.
-		return 2 * time.Second, nil
-	}
-	if len(unreachable) > 0 {
-		if left := UnreadyDeletionTimeout - time.Since(fed.GetDeletionTimestamp().Time); left > 0 {
-			return left, nil
-		}
-		c.recorder.Eventf(fed, corev1.EventTypeWarning, "DeletionIncomplete",
-			"Released after waiting %s for unready clusters; %s %s may remain in: %s",
-			UnreadyDeletionTimeout, c.targetKind.Kind, objectName(namespace, name), strings.Join(unreachable, ", "))
-	}
-	if err := c.removeFinalizer(ctx, fed); err != nil {
-		return 0, err
-	}
-	c.forget(fed)
-	return 0, nil
-}
-
-// forget drops what fedhub remembers of a federated object that is gone.
-func (c *TypeController) forget(fed *unstructured.Unstructured) {
-	namespace, name := c.memberName(fed)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.statusWritten, objectName(fed.GetNamespace(), fed.GetName()))
-	for _, cluster := range c.clusters.Clusters() {
-		delete(c.written, cluster.Name+"/"+objectName(namespace, name))
-		delete(c.lastApplied, cluster.Name+"/"+string(fed.GetUID()))
-	}
 }
 
 // deleteOptions are the member delete options the federated object asks for.
