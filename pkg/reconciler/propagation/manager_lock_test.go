@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -86,6 +87,16 @@ func TestManagerSurvivesTypeTogglesUnderLoad(t *testing.T) {
 	}
 	fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{namespacesGVR: "FederatedNamespaceList", configMapsGVR: "FederatedConfigMapList"}, objects...)
+	// Status writes are taken and dropped: stored, each would be a watch
+	// event, and the fake's watch panics ("channel full") when a new
+	// informer's watch starts behind more than 100 of them.
+	fedhub.PrependReactor("update", "*", func(action clienttesting.Action) (bool, runtime.Object, error) {
+		update, ok := action.(clienttesting.UpdateAction)
+		if !ok || update.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		return true, update.GetObject(), nil
+	})
 	clusters := &ClusterSet{namespace: namespace, clusters: fedlisters.NewKubeFedClusterLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})),
 		clients: map[string]memberClient{}, listeners: map[int]func(){}, tuning: Tuning{WorkersPerType: 16}}
