@@ -35,7 +35,9 @@ import (
 func ObjectContent(data []byte) map[string]any {
 	var value any
 	if err := utiljson.Unmarshal(data, &value); err != nil {
-		return map[string]any{"spec": string(data)}
+		// Stored objects arrive as JSON, whose strings are valid UTF-8:
+		// the server's decoder replaces invalid bytes, as this does.
+		return map[string]any{"spec": strings.ToValidUTF8(string(data), "\uFFFD")}
 	}
 	if obj, ok := value.(map[string]any); ok && obj != nil {
 		return obj
