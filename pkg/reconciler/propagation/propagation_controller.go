@@ -309,10 +309,18 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 		// Reconciles that found the cache filling wait for it; past the
 		// grace they run again and report what they cannot know.
 		waitCtx, stop := context.WithTimeout(ctx, memberSyncGrace)
-		defer stop()
-		cache.WaitForCacheSync(waitCtx.Done(), informer.Informer().HasSynced)
-		if ctx.Err() == nil {
-			c.enqueueWaiting()
+		synced := cache.WaitForCacheSync(waitCtx.Done(), informer.Informer().HasSynced)
+		stop()
+		if ctx.Err() != nil {
+			return
+		}
+		c.enqueueWaiting()
+		// A cache that fills only later (a member admin, or fedhubctl
+		// enable, granted list and watch; the member came back) makes every
+		// object that reported CachedRetrievalFailed try again now rather
+		// than at the end of its backoff, which may be minutes away.
+		if !synced && cache.WaitForCacheSync(ctx.Done(), informer.Informer().HasSynced) {
+			c.EnqueueAll()
 		}
 	}()
 	return &memberInformer{started: time.Now(), fingerprint: cluster.Fingerprint, client: cluster.Client, lister: informer.Lister(),
