@@ -126,6 +126,19 @@ func TestClusterLifecycle(t *testing.T) {
 		if offline := condition(down, corev1beta1.ClusterOffline); offline == nil || offline.Status != corev1.ConditionTrue {
 			t.Errorf("an unreachable member is not Offline: %+v", down.Status.Conditions)
 		}
+		// Until it is released, the deleting object's status names the
+		// cluster that may still hold it, and why.
+		eventuallyWithin(t, time.Minute, "the deleting FederatedClusterRole's status names member-2", func() (string, bool) {
+			obj, err := role.Get(ctx, "outage-reader", metav1.GetOptions{})
+			if err != nil {
+				return err.Error(), false
+			}
+			var held []string
+			for _, c := range obj.Status.Clusters {
+				held = append(held, c.Name+"="+c.Status)
+			}
+			return strings.Join(held, " "), true
+		}, "member-2=ClusterNotReady")
 		if down.Status.KubernetesVersion != "v1.37.2" {
 			t.Errorf("the last known version was dropped: %q", down.Status.KubernetesVersion)
 		}
