@@ -19,8 +19,13 @@ package scheduling
 import (
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
@@ -79,4 +84,22 @@ func newSchedulingFixture(t testing.TB, fedhub dynamic.Interface, preferences []
 func (fx *schedulingFixture) serve(kind string, indexer cache.Indexer) {
 	fx.controller.workloads[kind] = &workloadInformer{lister: cache.NewGenericLister(indexer, targetKinds[kind].GroupResource()),
 		synced: func() bool { return true }, cancel: func() {}}
+}
+
+// newServedFixture is the fixture for one preference whose FederatedDeployment,
+// workload, fedhub stores and serves, with member-1 as the one ready cluster.
+func newServedFixture(t testing.TB, rsp *schedulingv1alpha1.ReplicaSchedulingPreference, workload *unstructured.Unstructured) *schedulingFixture {
+	t.Helper()
+	resource := targetKinds["FederatedDeployment"]
+	fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{resource: "FederatedDeploymentList"}, workload.DeepCopy())
+	member := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Namespace: fixtureNamespace, Name: "member-1"},
+		Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}}
+	fx := newSchedulingFixture(t, fedhub, []*schedulingv1alpha1.ReplicaSchedulingPreference{rsp}, []*corev1beta1.KubeFedCluster{member})
+	workloads := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := workloads.Add(workload); err != nil {
+		t.Fatal(err)
+	}
+	fx.serve("FederatedDeployment", workloads)
+	return fx
 }

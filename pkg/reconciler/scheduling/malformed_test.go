@@ -21,15 +21,9 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/tools/cache"
 
-	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	"github.com/fedhub/fedhub/test/objects"
 )
@@ -90,16 +84,7 @@ func TestSyncReportsMalformedWorkloads(t *testing.T) {
 			rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 				Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{TargetKind: "FederatedDeployment", TotalReplicas: 2}}
 			workload := objects.FromYAML(t, "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedDeployment\nmetadata: {name: web, namespace: shop}\n"+spec)
-			resource := targetKinds["FederatedDeployment"]
-			fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{resource: "FederatedDeploymentList"})
-			ready := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Name: "member-1", Namespace: fixtureNamespace},
-				Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}}
-			fx := newSchedulingFixture(t, fedhub, []*schedulingv1alpha1.ReplicaSchedulingPreference{rsp}, []*corev1beta1.KubeFedCluster{ready})
-			workloads := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-			if err := workloads.Add(workload); err != nil {
-				t.Fatal(err)
-			}
-			fx.serve("FederatedDeployment", workloads)
+			fx := newServedFixture(t, rsp, workload)
 
 			ctx := context.Background()
 			if err := fx.controller.sync(ctx, "shop/web"); err != nil {

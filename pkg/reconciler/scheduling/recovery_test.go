@@ -21,15 +21,9 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/tools/cache"
 
-	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	"github.com/fedhub/fedhub/pkg/reconciler"
 )
@@ -39,21 +33,12 @@ import (
 // same panic is reported; the Scheduled condition stays; and the first
 // planning that completes afterwards drops the Ready condition.
 func TestReportPanic(t *testing.T) {
-	resource := targetKinds["FederatedDeployment"]
 	w := workload(t, "  template: {spec: {replicas: 1}}")
 	w.SetGeneration(1)
-	fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{resource: "FederatedDeploymentList"}, w.DeepCopy())
 	rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", Generation: 2},
 		Spec:   schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{TargetKind: "FederatedDeployment", TotalReplicas: 2},
 		Status: schedulingv1alpha1.ReplicaSchedulingPreferenceStatus{Conditions: []metav1.Condition{{Type: ConditionScheduled, Status: metav1.ConditionTrue, Reason: ReasonScheduled}}}}
-	member := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Namespace: fixtureNamespace, Name: "member-1"},
-		Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}}
-	fx := newSchedulingFixture(t, fedhub, []*schedulingv1alpha1.ReplicaSchedulingPreference{rsp}, []*corev1beta1.KubeFedCluster{member})
-	workloads := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	if err := workloads.Add(w); err != nil {
-		t.Fatal(err)
-	}
-	fx.serve("FederatedDeployment", workloads)
+	fx := newServedFixture(t, rsp, w)
 	ctx := context.Background()
 	stored := func() *schedulingv1alpha1.ReplicaSchedulingPreference {
 		rsp, err := fx.client.SchedulingV1alpha1().ReplicaSchedulingPreferences("shop").Get(ctx, "web", metav1.GetOptions{})
