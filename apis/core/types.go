@@ -43,6 +43,17 @@ const (
 	TLSValidityPeriod TLSValidation = "ValidityPeriod"
 )
 
+// ClusterMode says how fedhub reaches a member cluster.
+type ClusterMode string
+
+const (
+	// ClusterModePush: fedhub dials the member with the credentials in secretRef (KubeFed's only mode).
+	ClusterModePush ClusterMode = "Push"
+	// ClusterModePull: the member's fedhub-agent connects out to fedhub and applies
+	// the Works published for it; fedhub holds no credential for the member.
+	ClusterModePull ClusterMode = "Pull"
+)
+
 // ClusterConditionType is the kind of a member cluster condition.
 type ClusterConditionType string
 
@@ -72,6 +83,11 @@ type KubeFedCluster struct {
 
 // KubeFedClusterSpec says how the federation connects to a member cluster.
 type KubeFedClusterSpec struct {
+	// Mode is Push (the default, KubeFed's behaviour) or Pull. A Pull cluster
+	// is created by fedhub when its agent's ClusterRegistration is approved; it
+	// has no secretRef, and its apiEndpoint is informational.
+	// +optional
+	Mode ClusterMode `json:"mode,omitempty"`
 	// APIEndpoint is the member's API server: an http or https URL, or a bare
 	// host, host:port, IP or IP:port, which means https.
 	APIEndpoint string `json:"apiEndpoint"`

@@ -19,12 +19,14 @@ limitations under the License.
 package applyconfiguration
 
 import (
+	v1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
-	v1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	agentv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/agent/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/generated/applyconfiguration/core/v1beta1"
 	internal "github.com/fedhub/fedhub/generated/applyconfiguration/internal"
-	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/scheduling/v1alpha1"
+	applyconfigurationschedulingv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/scheduling/v1alpha1"
 	applyconfigurationtypesv1beta1 "github.com/fedhub/fedhub/generated/applyconfiguration/types/v1beta1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -35,7 +37,27 @@ import (
 // apply configuration type exists for the given GroupVersionKind.
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
-	// Group=core.kubefed.io, Version=v1beta1
+	// Group=agent.fedhub.io, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterRegistration"):
+		return &agentv1alpha1.ClusterRegistrationApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterRegistrationSpec"):
+		return &agentv1alpha1.ClusterRegistrationSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ClusterRegistrationStatus"):
+		return &agentv1alpha1.ClusterRegistrationStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DriftCorrection"):
+		return &agentv1alpha1.DriftCorrectionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("Work"):
+		return &agentv1alpha1.WorkApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkResource"):
+		return &agentv1alpha1.WorkResourceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkSource"):
+		return &agentv1alpha1.WorkSourceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkSpec"):
+		return &agentv1alpha1.WorkSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkStatus"):
+		return &agentv1alpha1.WorkStatusApplyConfiguration{}
+
+		// Group=core.kubefed.io, Version=v1beta1
 	case v1beta1.SchemeGroupVersion.WithKind("APIResource"):
 		return &corev1beta1.APIResourceApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ClusterCondition"):
@@ -72,16 +94,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &corev1beta1.SyncControllerConfigApplyConfiguration{}
 
 		// Group=scheduling.kubefed.io, Version=v1alpha1
-	case v1alpha1.SchemeGroupVersion.WithKind("ClusterPreferences"):
-		return &schedulingv1alpha1.ClusterPreferencesApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ClusterReplicas"):
-		return &schedulingv1alpha1.ClusterReplicasApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreference"):
-		return &schedulingv1alpha1.ReplicaSchedulingPreferenceApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceSpec"):
-		return &schedulingv1alpha1.ReplicaSchedulingPreferenceSpecApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceStatus"):
-		return &schedulingv1alpha1.ReplicaSchedulingPreferenceStatusApplyConfiguration{}
+	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ClusterPreferences"):
+		return &applyconfigurationschedulingv1alpha1.ClusterPreferencesApplyConfiguration{}
+	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ClusterReplicas"):
+		return &applyconfigurationschedulingv1alpha1.ClusterReplicasApplyConfiguration{}
+	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreference"):
+		return &applyconfigurationschedulingv1alpha1.ReplicaSchedulingPreferenceApplyConfiguration{}
+	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceSpec"):
+		return &applyconfigurationschedulingv1alpha1.ReplicaSchedulingPreferenceSpecApplyConfiguration{}
+	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ReplicaSchedulingPreferenceStatus"):
+		return &applyconfigurationschedulingv1alpha1.ReplicaSchedulingPreferenceStatusApplyConfiguration{}
 
 		// Group=types.kubefed.io, Version=v1beta1
 	case typesv1beta1.SchemeGroupVersion.WithKind("ClusterOverride"):

@@ -28,3 +28,9 @@ func (c *KubeFedCluster) IsReady() bool {
 	}
 	return false
 }
+
+// IsPull tells whether the cluster is a pull-mode member, reached only
+// through its agent.
+func (c *KubeFedCluster) IsPull() bool {
+	return c.Spec.Mode == ClusterModePull
+}

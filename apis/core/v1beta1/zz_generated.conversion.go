@@ -488,6 +488,7 @@ func Convert_core_KubeFedClusterList_To_v1beta1_KubeFedClusterList(in *core.Kube
 }
 
 func autoConvert_v1beta1_KubeFedClusterSpec_To_core_KubeFedClusterSpec(in *KubeFedClusterSpec, out *core.KubeFedClusterSpec, s conversion.Scope) error {
+	out.Mode = core.ClusterMode(in.Mode)
 	out.APIEndpoint = in.APIEndpoint
 	out.CABundle = *(*[]byte)(unsafe.Pointer(&in.CABundle))
 	if err := Convert_v1beta1_LocalSecretReference_To_core_LocalSecretReference(&in.SecretRef, &out.SecretRef, s); err != nil {
@@ -504,6 +505,7 @@ func Convert_v1beta1_KubeFedClusterSpec_To_core_KubeFedClusterSpec(in *KubeFedCl
 }
 
 func autoConvert_core_KubeFedClusterSpec_To_v1beta1_KubeFedClusterSpec(in *core.KubeFedClusterSpec, out *KubeFedClusterSpec, s conversion.Scope) error {
+	out.Mode = ClusterMode(in.Mode)
 	out.APIEndpoint = in.APIEndpoint
 	out.CABundle = *(*[]byte)(unsafe.Pointer(&in.CABundle))
 	if err := Convert_core_LocalSecretReference_To_v1beta1_LocalSecretReference(&in.SecretRef, &out.SecretRef, s); err != nil {

@@ -22,6 +22,7 @@ import (
 	fmt "fmt"
 	http "net/http"
 
+	agentv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/types/v1beta1"
@@ -32,6 +33,7 @@ import (
 
 type Interface interface {
 	Discovery() discovery.DiscoveryInterfaces
+	AgentV1alpha1() agentv1alpha1.AgentV1alpha1Interface
 	CoreV1beta1() corev1beta1.CoreV1beta1Interface
 	SchedulingV1alpha1() schedulingv1alpha1.SchedulingV1alpha1Interface
 	TypesV1beta1() typesv1beta1.TypesV1beta1Interface
@@ -40,9 +42,15 @@ type Interface interface {
 // Clientset contains the clients for groups.
 type Clientset struct {
 	*discovery.DiscoveryClient
+	agentV1alpha1      *agentv1alpha1.AgentV1alpha1Client
 	coreV1beta1        *corev1beta1.CoreV1beta1Client
 	schedulingV1alpha1 *schedulingv1alpha1.SchedulingV1alpha1Client
 	typesV1beta1       *typesv1beta1.TypesV1beta1Client
+}
+
+// AgentV1alpha1 retrieves the AgentV1alpha1Client
+func (c *Clientset) AgentV1alpha1() agentv1alpha1.AgentV1alpha1Interface {
+	return c.agentV1alpha1
 }
 
 // CoreV1beta1 retrieves the CoreV1beta1Client
@@ -104,6 +112,10 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Clientset,
 
 	var cs Clientset
 	var err error
+	cs.agentV1alpha1, err = agentv1alpha1.NewForConfigAndClient(&configShallowCopy, httpClient)
+	if err != nil {
+		return nil, err
+	}
 	cs.coreV1beta1, err = corev1beta1.NewForConfigAndClient(&configShallowCopy, httpClient)
 	if err != nil {
 		return nil, err
@@ -137,6 +149,7 @@ func NewForConfigOrDie(c *rest.Config) *Clientset {
 // New creates a new Clientset for the given RESTClient.
 func New(c rest.Interface) *Clientset {
 	var cs Clientset
+	cs.agentV1alpha1 = agentv1alpha1.New(c)
 	cs.coreV1beta1 = corev1beta1.New(c)
 	cs.schedulingV1alpha1 = schedulingv1alpha1.New(c)
 	cs.typesV1beta1 = typesv1beta1.New(c)

@@ -25,6 +25,7 @@ import (
 	time "time"
 
 	versioned "github.com/fedhub/fedhub/generated/clientset/versioned"
+	agent "github.com/fedhub/fedhub/generated/informers/externalversions/agent"
 	core "github.com/fedhub/fedhub/generated/informers/externalversions/core"
 	internalinterfaces "github.com/fedhub/fedhub/generated/informers/externalversions/internalinterfaces"
 	scheduling "github.com/fedhub/fedhub/generated/informers/externalversions/scheduling"
@@ -327,9 +328,14 @@ type SharedInformerFactory interface {
 	// client.
 	InformerFor(obj runtime.Object, newFunc internalinterfaces.NewInformerFunc) cache.SharedIndexInformer
 
+	Agent() agent.Interface
 	Core() core.Interface
 	Scheduling() scheduling.Interface
 	Types() types.Interface
+}
+
+func (f *sharedInformerFactory) Agent() agent.Interface {
+	return agent.New(f, f.namespace, f.tweakListOptions)
 }
 
 func (f *sharedInformerFactory) Core() core.Interface {

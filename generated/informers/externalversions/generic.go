@@ -21,8 +21,9 @@ package externalversions
 import (
 	fmt "fmt"
 
+	v1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
-	v1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	cache "k8s.io/client-go/tools/cache"
@@ -54,7 +55,13 @@ func (f *genericInformer) Lister() cache.GenericLister {
 // TODO extend this to unknown resources with a client pool
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
-	// Group=core.kubefed.io, Version=v1beta1
+	// Group=agent.fedhub.io, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithResource("clusterregistrations"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Agent().V1alpha1().ClusterRegistrations().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("works"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Agent().V1alpha1().Works().Informer()}, nil
+
+		// Group=core.kubefed.io, Version=v1beta1
 	case v1beta1.SchemeGroupVersion.WithResource("federatedtypeconfigs"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1beta1().FederatedTypeConfigs().Informer()}, nil
 	case v1beta1.SchemeGroupVersion.WithResource("kubefedclusters"):
@@ -63,7 +70,7 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1beta1().KubeFedConfigs().Informer()}, nil
 
 		// Group=scheduling.kubefed.io, Version=v1alpha1
-	case v1alpha1.SchemeGroupVersion.WithResource("replicaschedulingpreferences"):
+	case schedulingv1alpha1.SchemeGroupVersion.WithResource("replicaschedulingpreferences"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Scheduling().V1alpha1().ReplicaSchedulingPreferences().Informer()}, nil
 
 		// Group=types.kubefed.io, Version=v1beta1

@@ -27,6 +27,10 @@ import (
 //
 // KubeFedClusterSpec says how the federation connects to a member cluster.
 type KubeFedClusterSpecApplyConfiguration struct {
+	// Mode is Push (the default, KubeFed's behaviour) or Pull. A Pull cluster
+	// is created by fedhub when its agent's ClusterRegistration is approved; it
+	// has no secretRef, and its apiEndpoint is informational.
+	Mode *corev1beta1.ClusterMode `json:"mode,omitempty"`
 	// APIEndpoint is the member's API server: an http or https URL, or a bare
 	// host, host:port, IP or IP:port, which means https.
 	APIEndpoint *string `json:"apiEndpoint,omitempty"`
@@ -46,6 +50,14 @@ type KubeFedClusterSpecApplyConfiguration struct {
 // apply.
 func KubeFedClusterSpec() *KubeFedClusterSpecApplyConfiguration {
 	return &KubeFedClusterSpecApplyConfiguration{}
+}
+
+// WithMode sets the Mode field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Mode field is set to the value of the last call.
+func (b *KubeFedClusterSpecApplyConfiguration) WithMode(value corev1beta1.ClusterMode) *KubeFedClusterSpecApplyConfiguration {
+	b.Mode = &value
+	return b
 }
 
 // WithAPIEndpoint sets the APIEndpoint field in the declarative configuration to the given value

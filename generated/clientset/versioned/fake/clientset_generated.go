@@ -21,6 +21,8 @@ package fake
 import (
 	applyconfiguration "github.com/fedhub/fedhub/generated/applyconfiguration"
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
+	agentv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1"
+	fakeagentv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1/fake"
 	corev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	fakecorev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1/fake"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
@@ -139,6 +141,11 @@ var (
 	_ clientset.Interface = &Clientset{}
 	_ testing.FakeClient  = &Clientset{}
 )
+
+// AgentV1alpha1 retrieves the AgentV1alpha1Client
+func (c *Clientset) AgentV1alpha1() agentv1alpha1.AgentV1alpha1Interface {
+	return &fakeagentv1alpha1.FakeAgentV1alpha1{Fake: &c.Fake}
+}
 
 // CoreV1beta1 retrieves the CoreV1beta1Client
 func (c *Clientset) CoreV1beta1() corev1beta1.CoreV1beta1Interface {

@@ -19,6 +19,7 @@ limitations under the License.
 package fake
 
 import (
+	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -33,6 +34,7 @@ var scheme = runtime.NewScheme()
 var codecs = serializer.NewCodecFactory(scheme)
 
 var localSchemeBuilder = runtime.SchemeBuilder{
+	agentv1alpha1.AddToScheme,
 	corev1beta1.AddToScheme,
 	schedulingv1alpha1.AddToScheme,
 	typesv1beta1.AddToScheme,

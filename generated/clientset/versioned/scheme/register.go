@@ -19,6 +19,7 @@ limitations under the License.
 package scheme
 
 import (
+	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -33,6 +34,7 @@ var Scheme = runtime.NewScheme()
 var Codecs = serializer.NewCodecFactory(Scheme)
 var ParameterCodec = runtime.NewParameterCodec(Scheme)
 var localSchemeBuilder = runtime.SchemeBuilder{
+	agentv1alpha1.AddToScheme,
 	corev1beta1.AddToScheme,
 	schedulingv1alpha1.AddToScheme,
 	typesv1beta1.AddToScheme,
