@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 // Package agentidentity names the host identities of pull-mode agents
 // (docs/pull.md): the namespace of their ServiceAccounts, how those are named
 // for each cluster, and how a request's user is recognised as one of them.
