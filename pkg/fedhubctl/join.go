@@ -17,17 +17,29 @@ limitations under the License.
 package fedhubctl
 
 import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/fedhub/fedhub/pkg/join"
 	"github.com/fedhub/fedhub/pkg/member"
 )
 
+// Join modes: fedhub dials the member (push), or the member's agent connects out (pull).
+const (
+	modePush = "push"
+	modePull = "pull"
+)
+
 func newJoinCommand(o *GlobalOptions) *cobra.Command {
-	var clusterContext, secretName string
-	var clusterAdmin, errorOnExisting bool
+	var clusterContext, secretName, mode, bootstrapKubeconfig string
+	var clusterAdmin, errorOnExisting, autoApprove bool
+	var ttl time.Duration
 	cmd := &cobra.Command{
-		Use:   "join NAME --cluster-context CONTEXT",
+		Use:   "join NAME [--cluster-context CONTEXT | --mode pull]",
 		Short: "Register a member cluster with the federation",
 		Long: "join creates, in the member, the namespace, a ServiceAccount with its token Secret and a " +
 			"ClusterRole with the least rights the federation needs (managing the enabled federated types, " +
@@ -35,11 +47,34 @@ func newJoinCommand(o *GlobalOptions) *cobra.Command {
 			"fedhub, the KubeFedCluster NAME. Running it again updates what exists. A join that fails " +
 			"part-way removes what it created. The Secret records the member's endpoint in its " +
 			"annotation " + member.APIEndpointAnnotation + ", and fedhub sends the token to no other endpoint: " +
-			"after moving the member, join it again.",
-		Example: "  " + o.CommandName + " join cluster2 --cluster-context cluster2 --host-cluster-context cluster1",
-		Args:    cobra.ExactArgs(1),
+			"after moving the member, join it again.\n\n" +
+			"With --mode pull nothing in the member is touched and fedhub holds no credential for it: join " +
+			"creates a bootstrap token (as 'token create' does), writes it as a kubeconfig for fedhub-agent " +
+			"and prints the fedhub-agent command to run beside the member. The agent registers the cluster; " +
+			"once the registration is approved (--auto-approve, or 'approve NAME') fedhub creates the " +
+			"KubeFedCluster NAME with spec.mode Pull.",
+		Example: "  " + o.CommandName + " join cluster2 --cluster-context cluster2 --host-cluster-context cluster1\n" +
+			"  " + o.CommandName + " join cluster3 --mode pull --auto-approve",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			switch mode {
+			case modePull:
+				for _, flag := range []string{"cluster-context", "secret-name", "cluster-admin", "error-on-existing"} {
+					if cmd.Flags().Changed(flag) {
+						return fmt.Errorf("--%s is for --mode push: a pull cluster's credentials stay with its agent", flag)
+					}
+				}
+				return o.joinPull(cmd, name, bootstrapKubeconfig, autoApprove, ttl)
+			case modePush:
+				for _, flag := range []string{"bootstrap-kubeconfig", "auto-approve", "ttl"} {
+					if cmd.Flags().Changed(flag) {
+						return fmt.Errorf("--%s is for --mode pull", flag)
+					}
+				}
+			default:
+				return fmt.Errorf("--mode %q: want push or pull", mode)
+			}
 			if clusterContext == "" {
 				clusterContext = name
 			}
@@ -66,5 +101,50 @@ func newJoinCommand(o *GlobalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&secretName, "secret-name", "", "Name of the host Secret that holds the member's credentials; by default NAME.")
 	cmd.Flags().BoolVar(&clusterAdmin, "cluster-admin", false, "Bind the federation's identity in the member to cluster-admin instead of the least rights it needs.")
 	cmd.Flags().BoolVar(&errorOnExisting, "error-on-existing", false, "Fail when an object join would create exists already, instead of updating it.")
+	cmd.Flags().StringVar(&mode, "mode", modePush, "push: fedhub reaches the member with credentials join creates; pull: the member's fedhub-agent connects out to fedhub.")
+	cmd.Flags().StringVar(&bootstrapKubeconfig, "bootstrap-kubeconfig", "", "With --mode pull: where the agent's bootstrap kubeconfig is written; by default NAME-bootstrap.kubeconfig.")
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "With --mode pull: approve the cluster's registration at once.")
+	cmd.Flags().DurationVar(&ttl, "ttl", join.DefaultBootstrapTTL, "With --mode pull: how long the bootstrap token is valid (10m at least); the agent must register within it.")
 	return cmd
+}
+
+// joinPull writes the bootstrap kubeconfig of a pull cluster's agent and
+// prints how to run the agent.
+func (o *GlobalOptions) joinPull(cmd *cobra.Command, name, kubeconfig string, autoApprove bool, ttl time.Duration) error {
+	if kubeconfig == "" {
+		kubeconfig = name + "-bootstrap.kubeconfig"
+	}
+	if absolute, err := filepath.Abs(kubeconfig); err == nil {
+		kubeconfig = absolute
+	}
+	host, err := o.Host()
+	if err != nil {
+		return err
+	}
+	_, err = join.JoinPull(cmd.Context(), join.PullJoinOptions{
+		TokenOptions: join.TokenOptions{ClusterName: name, TTL: ttl, AutoApprove: autoApprove,
+			Host: host.Kube, DryRun: o.DryRun, Progress: o.Out},
+		FederationNamespace: o.FederationNamespace, HostConfig: host.Config, Federation: host.Fedhub,
+		KubeconfigPath: kubeconfig,
+	})
+	if err != nil {
+		return err
+	}
+	o.printf("run beside %s, with a kubeconfig of %s's administrator:", name, name)
+	o.printf("  %s", strings.Join(AgentCommand(name, kubeconfig, "MEMBER.kubeconfig", "/var/lib/fedhub-agent/"+name, o.FederationNamespace), " "))
+	if !autoApprove {
+		o.printf("then approve its registration: %s approve %s", o.CommandName, name)
+	}
+	o.printf("'kubectl get kubefedclusters -n %s' shows %s once it is approved and its agent reports", o.FederationNamespace, name)
+	return nil
+}
+
+// AgentCommand is the fedhub-agent command line of a pull cluster.
+func AgentCommand(name, hubKubeconfig, memberKubeconfig, stateDir, federationNamespace string) []string {
+	args := []string{"fedhub-agent", "--cluster-name", name, "--hub-kubeconfig", hubKubeconfig,
+		"--member-kubeconfig", memberKubeconfig, "--state-dir", stateDir}
+	if federationNamespace != "" && federationNamespace != join.DefaultFederationNamespace {
+		args = append(args, "--federation-namespace", federationNamespace)
+	}
+	return args
 }

@@ -53,6 +53,8 @@ func NewCommand(invokedAs string, out, errOut io.Writer) *cobra.Command {
 		newDisableCommand(o),
 		newFederateCommand(o),
 		newOrphaningDeletionCommand(o),
+		newTokenCommand(o),
+		newApproveCommand(o),
 	)
 	return cmd
 }
