@@ -48,7 +48,7 @@ func TestHostServesFedhubKinds(t *testing.T) {
 	// kubectl wait works on KubeFedClusters as on any resource with conditions.
 	mustKubectlAs(t, hostKubeconfig(), "wait", "--for=condition=Ready", "kubefedclusters", "--all", "-n", "kube-federation-system", "--timeout=60s")
 	out = mustKubectlAs(t, hostKubeconfig(), "get", "kubefedclusters", "-n", "kube-federation-system", "-o", "wide")
-	assertColumns(t, out, "NAME", "AGE", "READY", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
+	assertColumns(t, out, "NAME", "AGE", "READY", "MODE", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
 	for _, member := range []string{"member-1", "member-2"} {
 		if !regexp.MustCompile(`(?m)^` + member + `\s+\S+\s+True\s+v1\.37\.2\s+https://127\.0\.0\.1:\d+\s*$`).MatchString(out) {
 			t.Errorf("%s is not listed with its endpoint:\n%s", member, out)

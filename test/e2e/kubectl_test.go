@@ -46,7 +46,7 @@ func TestKubectlAgainstStandalone(t *testing.T) {
 		// Without a host there is no Secret to read: the health controller says so.
 		server.mustKubectl(t, "wait", "--for=condition=ConfigMalformed", "kfc/cluster2", "-n", "kube-federation-system", "--timeout=60s")
 		out := server.mustKubectl(t, "get", "kfc", "-n", "kube-federation-system", "-o", "wide")
-		assertColumns(t, out, "NAME", "AGE", "READY", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
+		assertColumns(t, out, "NAME", "AGE", "READY", "MODE", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
 		if !regexp.MustCompile(`(?m)^cluster2\s+\S+\s+False\s+https://172\.18\.0\.3:6443\s*$`).MatchString(out) {
 			t.Errorf("the cluster2 row does not show its age, readiness and endpoint:\n%s", out)
 		}

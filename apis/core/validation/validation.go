@@ -56,6 +56,7 @@ const PlainHTTPDetail = "http:// would send the member's bearer token unencrypte
 
 var (
 	tlsValidations     = []core.TLSValidation{core.TLSAll, core.TLSSubjectName, core.TLSValidityPeriod}
+	clusterModes       = []core.ClusterMode{core.ClusterModePush, core.ClusterModePull}
 	conditionTypes     = []core.ClusterConditionType{core.ClusterReady, core.ClusterOffline, core.ClusterConfigMalformed}
 	conditionStatuses  = []corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown}
 	resourceScopes     = []core.ResourceScope{core.ClusterScoped, core.NamespaceScoped}
@@ -136,9 +137,29 @@ func validateObjectMetaUpdate(newMeta, oldMeta *metav1.ObjectMeta) field.ErrorLi
 	return apivalidation.ValidateObjectMetaUpdate(newMeta, oldMeta, field.NewPath("metadata"))
 }
 
+// PullClusterCredentialsDetail says why a pull-mode cluster names no Secret.
+const PullClusterCredentialsDetail = "a pull-mode cluster holds no credentials: its agent connects to fedhub with an identity of its own"
+
 func validateKubeFedClusterSpec(spec *core.KubeFedClusterSpec, fldPath *field.Path) field.ErrorList {
-	allErrs := validateAPIEndpoint(spec.APIEndpoint, slices.Contains(spec.DisabledTLSValidations, core.TLSAll), fldPath.Child("apiEndpoint"))
-	allErrs = append(allErrs, validateName(spec.SecretRef.Name, utilvalidation.IsDNS1123Subdomain, fldPath.Child("secretRef", "name"))...)
+	var allErrs field.ErrorList
+	if spec.Mode != "" {
+		allErrs = append(allErrs, validateEnum(spec.Mode, clusterModes, fldPath.Child("mode"))...)
+	}
+	if spec.Mode == core.ClusterModePull {
+		// fedhub never dials a pull member: the endpoint is information, and
+		// the TLS settings are kept but unused.
+		if spec.APIEndpoint != "" {
+			if _, problem := ParseAPIEndpoint(spec.APIEndpoint); problem != "" {
+				allErrs = append(allErrs, field.Invalid(fldPath.Child("apiEndpoint"), spec.APIEndpoint, APIEndpointFormat+": "+problem))
+			}
+		}
+		if spec.SecretRef.Name != "" {
+			allErrs = append(allErrs, field.Forbidden(fldPath.Child("secretRef", "name"), PullClusterCredentialsDetail))
+		}
+	} else {
+		allErrs = append(allErrs, validateAPIEndpoint(spec.APIEndpoint, slices.Contains(spec.DisabledTLSValidations, core.TLSAll), fldPath.Child("apiEndpoint"))...)
+		allErrs = append(allErrs, validateName(spec.SecretRef.Name, utilvalidation.IsDNS1123Subdomain, fldPath.Child("secretRef", "name"))...)
+	}
 	allErrs = append(allErrs, validateDisabledTLSValidations(spec.DisabledTLSValidations, fldPath.Child("disabledTLSValidations"))...)
 	allErrs = append(allErrs, validateProxyURL(spec.ProxyURL, fldPath.Child("proxyURL"))...)
 	return append(allErrs, validateCABundle(spec.CABundle, fldPath.Child("caBundle"))...)

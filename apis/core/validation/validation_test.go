@@ -46,6 +46,7 @@ func req(path string) wantErr         { return wantErr{path, field.ErrorTypeRequ
 func invalid(path string) wantErr     { return wantErr{path, field.ErrorTypeInvalid} }
 func unsupported(path string) wantErr { return wantErr{path, field.ErrorTypeNotSupported} }
 func duplicate(path string) wantErr   { return wantErr{path, field.ErrorTypeDuplicate} }
+func forbidden(path string) wantErr   { return wantErr{path, field.ErrorTypeForbidden} }
 
 func checkErrors(t *testing.T, got field.ErrorList, want []wantErr) {
 	t.Helper()
@@ -175,6 +176,32 @@ func TestValidateKubeFedCluster(t *testing.T) {
 			want: []wantErr{invalid("spec.caBundle")}},
 		{name: "empty spec", mutate: func(c *core.KubeFedCluster) { c.Spec = core.KubeFedClusterSpec{} },
 			want: []wantErr{req("spec.apiEndpoint"), req("spec.secretRef.name")}},
+		{name: "push mode", mutate: func(c *core.KubeFedCluster) { c.Spec.Mode = core.ClusterModePush }},
+		{name: "push mode needs a secret", mutate: func(c *core.KubeFedCluster) {
+			c.Spec.Mode = core.ClusterModePush
+			c.Spec.SecretRef.Name = ""
+		}, want: []wantErr{req("spec.secretRef.name")}},
+		{name: "unknown mode", mutate: func(c *core.KubeFedCluster) { c.Spec.Mode = "pull" },
+			want: []wantErr{unsupported("spec.mode")}},
+		{name: "pull mode", mutate: func(c *core.KubeFedCluster) {
+			c.Spec.Mode = core.ClusterModePull
+			c.Spec.SecretRef.Name = ""
+		}},
+		{name: "pull mode without endpoint", mutate: func(c *core.KubeFedCluster) {
+			c.Spec = core.KubeFedClusterSpec{Mode: core.ClusterModePull}
+		}},
+		{name: "pull mode with a plain http endpoint, TLS settings and proxy", mutate: func(c *core.KubeFedCluster) {
+			c.Spec = core.KubeFedClusterSpec{Mode: core.ClusterModePull, APIEndpoint: "http://10.0.0.2:8080",
+				DisabledTLSValidations: []core.TLSValidation{core.TLSSubjectName}, CABundle: testCertPEM, ProxyURL: "http://proxy:3128"}
+		}},
+		{name: "pull mode with a secret", mutate: func(c *core.KubeFedCluster) { c.Spec.Mode = core.ClusterModePull },
+			want: []wantErr{forbidden("spec.secretRef.name")}},
+		{name: "pull mode with a bad endpoint", mutate: func(c *core.KubeFedCluster) {
+			c.Spec = core.KubeFedClusterSpec{Mode: core.ClusterModePull, APIEndpoint: "ftp://member"}
+		}, want: []wantErr{invalid("spec.apiEndpoint")}},
+		{name: "pull mode with a bad caBundle", mutate: func(c *core.KubeFedCluster) {
+			c.Spec = core.KubeFedClusterSpec{Mode: core.ClusterModePull, CABundle: []byte("not a certificate")}
+		}, want: []wantErr{invalid("spec.caBundle")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

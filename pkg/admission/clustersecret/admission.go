@@ -84,7 +84,8 @@ func (c *ClusterSecret) ValidateInitialization() error {
 // changed. Every field of the spec decides where the token goes or who can
 // read it on the way (endpoint, proxy, trusted CAs, TLS checks), so a changed
 // spec redirects the credential, and redirecting it is as good as reading it.
-// Label and status changes send nothing new anywhere and are not checked.
+// Label and status changes send nothing new anywhere and are not checked,
+// nor are pull-mode clusters, whose agents connect out and which name no Secret.
 func (c *ClusterSecret) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	if a.GetResource().GroupResource() != kubeFedClusters || a.GetSubresource() != "" {
 		return nil
@@ -102,6 +103,9 @@ func (c *ClusterSecret) Validate(ctx context.Context, a admission.Attributes, _ 
 		if apiequality.Semantic.DeepEqual(old.Spec, cluster.Spec) {
 			return nil
 		}
+	}
+	if cluster.Spec.Mode == core.ClusterModePull {
+		return nil // fedhub sends nothing to a pull member: its agent connects out
 	}
 	secret := cluster.Spec.SecretRef.Name
 	if secret == "" {

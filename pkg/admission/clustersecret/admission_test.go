@@ -104,6 +104,18 @@ func TestValidate(t *testing.T) {
 			object: cluster("https://127.0.0.1:9999", "member-1-abcde"), old: theirs},
 		{name: "other resources are not checked", user: "mallory", operation: admission.Create,
 			resource: corev1beta1.SchemeGroupVersion.WithResource("kubefedconfigs"), object: &core.KubeFedConfig{}},
+		{name: "a pull cluster sends no credentials (a secretRef is left to validation)", user: "mallory", operation: admission.Create,
+			resource: clusters, object: func() runtime.Object {
+				c := cluster("https://127.0.0.1:9999", "member-1-abcde")
+				c.Spec.Mode = core.ClusterModePull
+				return c
+			}()},
+		{name: "a push cluster is checked", user: "mallory", operation: admission.Create, resource: clusters,
+			object: func() runtime.Object {
+				c := cluster("https://127.0.0.1:9999", "member-1-abcde")
+				c.Spec.Mode = core.ClusterModePush
+				return c
+			}(), wantDenied: []string{"member-1-abcde"}},
 		{name: "an empty secretRef is left to validation", user: "mallory", operation: admission.Create, resource: clusters,
 			object: cluster("https://10.0.0.2:6443", "")},
 	}

@@ -57,6 +57,16 @@ var table = registry.NewTable(
 		Cell:        func(c *core.KubeFedCluster) interface{} { return conditionStatus(c, core.ClusterReady) },
 	},
 	registry.Column[*core.KubeFedCluster]{
+		Name: "Mode", Type: "string", Wide: true,
+		Description: "How fedhub reaches the member: Push (fedhub dials it) or Pull (its agent connects out).",
+		Cell: func(c *core.KubeFedCluster) interface{} {
+			if c.Spec.Mode == "" {
+				return string(core.ClusterModePush)
+			}
+			return string(c.Spec.Mode)
+		},
+	},
+	registry.Column[*core.KubeFedCluster]{
 		Name: "Kubernetes-Version", Type: "string", Wide: true,
 		Description: "Version the member's API server reports.",
 		Cell:        func(c *core.KubeFedCluster) interface{} { return c.Status.KubernetesVersion },

@@ -313,8 +313,12 @@ func TestConvertToTable(t *testing.T) {
 	neverProbed := validNewCluster()
 	neverProbed.Name = "member-3"
 
-	wantColumns := []string{"Name", "Age", "Ready", "Kubernetes-Version", "Region", "Zones", "API-Endpoint"}
-	wantPriorities := []int32{0, 0, 0, 1, 1, 1, 1}
+	pull := validNewCluster()
+	pull.Name = "member-4"
+	pull.Spec = core.KubeFedClusterSpec{Mode: core.ClusterModePull}
+
+	wantColumns := []string{"Name", "Age", "Ready", "Mode", "Kubernetes-Version", "Region", "Zones", "API-Endpoint"}
+	wantPriorities := []int32{0, 0, 0, 1, 1, 1, 1, 1}
 	tests := []struct {
 		name    string
 		cluster *core.KubeFedCluster
@@ -323,19 +327,24 @@ func TestConvertToTable(t *testing.T) {
 		{
 			name:    "ready",
 			cluster: ready,
-			want: []interface{}{"member-1", "10h", "True", "v1.33.2", "eu-west-1", "eu-west-1a,eu-west-1b",
+			want: []interface{}{"member-1", "10h", "True", "Push", "v1.33.2", "eu-west-1", "eu-west-1a,eu-west-1b",
 				"https://member-1.example.com:6443"},
 		},
 		{
 			name:    "not ready",
 			cluster: notReady,
-			want: []interface{}{"member-2", "10h", "False", "v1.33.2", "eu-west-1", "eu-west-1a,eu-west-1b",
+			want: []interface{}{"member-2", "10h", "False", "Push", "v1.33.2", "eu-west-1", "eu-west-1a,eu-west-1b",
 				"https://member-1.example.com:6443"},
 		},
 		{
 			name:    "never probed",
 			cluster: neverProbed,
-			want:    []interface{}{"member-3", "<unknown>", "", "", "", "", "https://member-1.example.com:6443"},
+			want:    []interface{}{"member-3", "<unknown>", "", "Push", "", "", "", "https://member-1.example.com:6443"},
+		},
+		{
+			name:    "pull",
+			cluster: pull,
+			want:    []interface{}{"member-4", "<unknown>", "", "Pull", "", "", "", ""},
 		},
 	}
 	for _, tt := range tests {
