@@ -26,10 +26,13 @@ import (
 type Binaries struct {
 	KubeAPIServer, KubeControllerManager, KubeScheduler, Etcd, Kwok string
 	FedhubAPIServer                                                 string
+	// FedhubAgent runs beside pull members; it must exist only when one is started.
+	FedhubAgent string
 }
 
-// DefaultBinaries finds the binaries make builds: bin/tools/* (test/tools) and
-// bin/fedhub-apiserver, below the repository root.
+// DefaultBinaries finds the binaries make builds: bin/tools/* (test/tools),
+// bin/fedhub-apiserver ($FEDHUB_APISERVER) and bin/fedhub-agent
+// ($FEDHUB_AGENT; by default beside fedhub-apiserver), below the repository root.
 func DefaultBinaries() (Binaries, error) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -46,6 +49,11 @@ func DefaultBinaries() (Binaries, error) {
 	}
 	if path := os.Getenv("FEDHUB_APISERVER"); path != "" {
 		b.FedhubAPIServer = path
+	}
+	// Beside the fedhub-apiserver in use, unless FEDHUB_AGENT says otherwise.
+	b.FedhubAgent = filepath.Join(filepath.Dir(b.FedhubAPIServer), "fedhub-agent")
+	if path := os.Getenv("FEDHUB_AGENT"); path != "" {
+		b.FedhubAgent = path
 	}
 	for _, path := range []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Etcd, b.Kwok, b.FedhubAPIServer} {
 		if _, err := os.Stat(path); err != nil {

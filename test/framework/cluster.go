@@ -60,6 +60,10 @@ type Cluster struct {
 	AdminKubeconfig string
 	AdminConfig     *rest.Config
 	Client          kubernetes.Interface
+	// Agent is the fedhub-agent of a member joined in pull mode
+	// (Federation.JoinPull), nil otherwise; StopAgent and StartAgent stop
+	// and restart it.
+	Agent *Process
 
 	dir string
 	// serviceAccountKey signs and verifies service account tokens.
@@ -69,6 +73,10 @@ type Cluster struct {
 	apiServerBinary string
 	apiServerArgs   []string
 	restarts        int
+	// agentBinary and agentArgs start Agent; agentStarts counts its starts.
+	agentBinary string
+	agentArgs   []string
+	agentStarts int
 }
 
 // StartCluster starts a kube-apiserver with RBAC, client-certificate and
@@ -240,6 +248,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 
 // Stop stops the cluster's processes, last started first.
 func (c *Cluster) Stop() {
+	c.StopAgent()
 	for i := len(c.processes) - 1; i >= 0; i-- {
 		c.processes[i].Stop()
 	}

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -60,6 +61,17 @@ type FederationOptions struct {
 	// etcd (default 1). The host reaches the first; tests reach the others
 	// directly.
 	FedhubReplicas int
+	// PullMembers are the numbers of the members (2 for member-2) joined in
+	// pull mode: each gets a fedhub-agent process (Cluster.Agent) and
+	// fedhub holds no credential for it. The others are joined in push mode.
+	PullMembers []int
+	// Agent says how pull members' agents run.
+	Agent AgentOptions
+}
+
+// isPull tells whether member i is joined in pull mode.
+func (o FederationOptions) isPull(i int) bool {
+	return slices.Contains(o.PullMembers, i)
 }
 
 // Federation is a host cluster, member clusters sharing one etcd with it, and
@@ -75,12 +87,14 @@ type Federation struct {
 	FedhubReplicas []*Fedhub
 	// Client reaches fedhub through the host's aggregator as the host's admin.
 	Client clientset.Interface
+
+	progress io.Writer
 }
 
 // StartFederation starts everything and joins the members. On failure it
 // stops what it started and says which process failed.
 func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, err error) {
-	f := &Federation{}
+	f := &Federation{progress: o.Progress}
 	defer func() {
 		if err != nil {
 			f.Stop()
@@ -133,9 +147,16 @@ func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, e
 	if f.Client, err = clientset.NewForConfig(f.Host.AdminConfig); err != nil {
 		return nil, err
 	}
-	for _, member := range f.Members {
+	for i, member := range f.Members {
 		if o.Unjoined {
 			break
+		}
+		if o.isPull(i + 1) {
+			if err := f.JoinPull(ctx, o.Binaries, member, o.Agent); err != nil {
+				return nil, err
+			}
+			progress("%s joined in pull mode: its agent runs as process %d", member.Name, member.Agent.PID())
+			continue
 		}
 		err := join.Join(ctx, join.Options{
 			ClusterName: member.Name, Member: member.AdminConfig,
@@ -199,8 +220,11 @@ func (f *Federation) WriteCombinedKubeconfig(path string) error {
 	return clientcmd.WriteToFile(*kubeconfig, path)
 }
 
-// Stop stops every process, fedhub first and etcd last.
+// Stop stops every process: pull members' agents, fedhub, the clusters, etcd last.
 func (f *Federation) Stop() {
+	for _, member := range f.Members {
+		member.StopAgent()
+	}
 	for _, replica := range f.FedhubReplicas {
 		replica.Stop()
 	}

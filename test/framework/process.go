@@ -91,6 +91,12 @@ func notifyExit(err error) {
 
 // StartProcess starts binary with args, logging to <logDir>/<name>.log.
 func StartProcess(name, logDir, binary string, args ...string) (*Process, error) {
+	return startProcess(name, logDir, binary, false, args...)
+}
+
+// startProcess is StartProcess; with cleanExitOK an exit with status 0 is
+// not reported to NotifyExit's channels.
+func startProcess(name, logDir, binary string, cleanExitOK bool, args ...string) (*Process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	log, err := os.Create(logPath)
 	if err != nil {
@@ -110,7 +116,7 @@ func StartProcess(name, logDir, binary string, args ...string) (*Process, error)
 		p.err = cmd.Wait()
 		// Reported before exited is closed, so that once Stop or Kill has
 		// returned no report of the process can follow.
-		if !p.stopping.Load() {
+		if !p.stopping.Load() && (p.err != nil || !cleanExitOK) {
 			notifyExit(p.failure("exited unexpectedly", exitState(p.err)))
 		}
 		close(p.exited)

@@ -82,3 +82,32 @@ func TestNotifyExitReportsUnexpectedExits(t *testing.T) {
 	default:
 	}
 }
+
+// TestNotifyExitOfAgents: a pull member's agent exits with status 0 when it
+// is unjoined, which is no failure; any other exit of it is one.
+func TestNotifyExitOfAgents(t *testing.T) {
+	exits := make(chan error, 10)
+	NotifyExit(exits)
+	defer StopNotifyExit(exits)
+	dir := t.TempDir()
+	for _, script := range []string{"exit 0", "exit 1"} {
+		p, err := startProcess("agent", dir, "/bin/sh", true, "-c", script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.exited
+	}
+	select {
+	case err := <-exits:
+		if !strings.Contains(err.Error(), "exit status 1") {
+			t.Errorf("reported %v, want the exit with status 1 only", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the exit with status 1 was not reported")
+	}
+	select {
+	case err := <-exits:
+		t.Errorf("also reported: %v", err)
+	default:
+	}
+}
