@@ -261,7 +261,7 @@ func (c CompletedConfig) propagation(loopback *rest.Config, client clientset.Int
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := propagation.NewClusterSet(FederationNamespace, c.Propagation, factory.Core().V1beta1().KubeFedClusters(), secrets)
+	clusters, err := propagation.NewClusterSet(FederationNamespace, c.Propagation, factory.Core().V1beta1().KubeFedClusters(), secrets, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,9 @@ type Cluster struct {
 	*corev1beta1.KubeFedCluster
 	// Ready is the health controller's verdict.
 	Ready bool
+	// Pull is set for a pull-mode member: fedhub holds no client for it and
+	// publishes Works that its agent applies.
+	Pull bool
 	// Client reaches the member; nil when its configuration is unusable.
 	Client dynamic.Interface
 	// Fingerprint changes whenever Client is rebuilt.
@@ -58,7 +61,10 @@ type ClusterSet struct {
 	clusters  fedlisters.KubeFedClusterLister
 	// secrets is nil when fedhub has no host to keep credentials.
 	secrets corelisters.SecretLister
-	synced  []cache.InformerSynced
+	// works is where pull members' Works are published; nil when fedhub
+	// serves no pull members (no host).
+	works  *WorkStore
+	synced []cache.InformerSynced
 
 	mu        sync.Mutex
 	clients   map[string]memberClient
@@ -71,10 +77,14 @@ type memberClient struct {
 	client      dynamic.Interface
 }
 
-// NewClusterSet wires a ClusterSet to its informers; secrets may be nil.
-func NewClusterSet(namespace string, tuning Tuning, clusters fedinformers.KubeFedClusterInformer, secrets coreinformers.SecretInformer) (*ClusterSet, error) {
+// NewClusterSet wires a ClusterSet to its informers; secrets and works may be nil.
+func NewClusterSet(namespace string, tuning Tuning, clusters fedinformers.KubeFedClusterInformer, secrets coreinformers.SecretInformer,
+	works *WorkStore) (*ClusterSet, error) {
 	s := &ClusterSet{namespace: namespace, tuning: tuning, clusters: clusters.Lister(), clients: map[string]memberClient{}, listeners: map[int]func(){},
-		synced: []cache.InformerSynced{clusters.Informer().HasSynced}}
+		synced: []cache.InformerSynced{clusters.Informer().HasSynced}, works: works}
+	if works != nil {
+		s.synced = append(s.synced, works.hasSynced)
+	}
 	changed := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.notify() },
 		UpdateFunc: func(any, any) { s.notify() },
@@ -139,7 +149,12 @@ func (s *ClusterSet) Clusters() []Cluster {
 	defer s.mu.Unlock()
 	out := make([]Cluster, 0, len(list))
 	for _, kfc := range list {
-		c := Cluster{KubeFedCluster: kfc, Ready: kfc.IsReady()}
+		c := Cluster{KubeFedCluster: kfc, Ready: kfc.IsReady(), Pull: kfc.IsPull()}
+		if c.Pull {
+			// Nothing to dial: its agent comes to fedhub.
+			out = append(out, c)
+			continue
+		}
 		if client, err := s.clientFor(kfc); err == nil {
 			c.Client, c.Fingerprint = client.client, client.fingerprint
 		}

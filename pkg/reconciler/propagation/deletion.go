@@ -120,6 +120,12 @@ func (c *TypeController) ensureDeletion(ctx context.Context, fed *unstructured.U
 // says how the cluster stands.
 func (c *TypeController) deleteFromCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, namespace, name string,
 	orphan bool, writes *memberWrites) clusterDeletion {
+	if cluster.Pull {
+		if c.pull == nil {
+			return clusterDeletion{reason: CachedRetrievalFailed, detail: "fedhub keeps no Works"}
+		}
+		return c.pull.remove(ctx, fed, cluster, orphan, writes)
+	}
 	if !cluster.Ready {
 		return clusterDeletion{reason: ClusterNotReady, detail: "the cluster is not ready"}
 	}

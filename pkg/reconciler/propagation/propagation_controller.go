@@ -51,10 +51,12 @@ type TypeController struct {
 	federated  schema.GroupVersionResource
 	namespaced bool
 
-	fedhub     dynamic.Interface
-	fedLister  cache.GenericLister
-	fedSynced  cache.InformerSynced
-	clusters   *ClusterSet
+	fedhub    dynamic.Interface
+	fedLister cache.GenericLister
+	fedSynced cache.InformerSynced
+	clusters  *ClusterSet
+	// pull delivers to pull members; nil when fedhub has no Work storage.
+	pull       *pullDeliverer
 	namespaces NamespacePlacement
 	settings   Settings
 	recorder   record.EventRecorder
@@ -109,7 +111,7 @@ type memberInformer struct {
 func NewTypeController(typeConfig *corev1beta1.FederatedTypeConfig, fedhub dynamic.Interface, clusters *ClusterSet,
 	namespaces NamespacePlacement, settings Settings, recorder record.EventRecorder) *TypeController {
 	target, federated := typeConfig.Spec.TargetType, typeConfig.Spec.FederatedType
-	return &TypeController{
+	c := &TypeController{
 		typeConfig: typeConfig,
 		target:     target.GroupVersionResource(),
 		targetKind: target.GroupVersionKind(),
@@ -124,6 +126,12 @@ func NewTypeController(typeConfig *corev1beta1.FederatedTypeConfig, fedhub dynam
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "propagation-" + federated.PluralName}),
 		members: map[string]*memberInformer{},
 	}
+	if clusters.works != nil {
+		collect := typeConfig.Spec.StatusCollection
+		c.pull = &pullDeliverer{works: clusters.works, federated: c.federated, target: c.target, namespaced: c.namespaced, adopt: settings,
+			reportStatus: isWorkload(c.targetKind) || (collect != nil && *collect == corev1beta1.StatusCollectionEnabled)}
+	}
+	return c
 }
 
 // Run follows the federated objects and the members until ctx ends.
@@ -157,6 +165,14 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 		return
 	}
 	go informer.Informer().RunWithContext(ctx)
+	if c.pull != nil {
+		registration, err := c.clusters.works.informer.AddEventHandler(c.workHandler())
+		if err != nil {
+			logger.Error(err, "Watching Works")
+			return
+		}
+		defer func() { _ = c.clusters.works.informer.RemoveEventHandler(registration) }()
+	}
 	defer c.clusters.OnChange(func() { c.syncMembers(ctx); c.EnqueueAll() })()
 	logger.Info("Starting controller")
 	defer logger.Info("Stopped controller")

@@ -42,7 +42,6 @@ import (
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
 	"github.com/fedhub/fedhub/pkg/reconciler"
-	"github.com/fedhub/fedhub/pkg/render"
 )
 
 // KubeFed's finalizer and annotations, with KubeFed's meaning.
@@ -149,7 +148,7 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 		return 0, err
 	}
 	for name, outcome := range outcomes {
-		if outcome != "" && outcome != ClusterNotReady && outcome != ManagedLabelFalse && outcome != AlreadyExists {
+		if outcome != "" && outcome != ClusterNotReady && outcome != ManagedLabelFalse && outcome != AlreadyExists && outcome != WaitingForAgent {
 			// Retried with backoff; a cluster turning ready requeues everything anyway.
 			return 0, fmt.Errorf("cluster %s: %s", name, outcome)
 		}
@@ -220,14 +219,34 @@ func (c *TypeController) placement(fed *unstructured.Unstructured, clusters []Cl
 }
 
 // syncCluster makes one member agree with the federated object: the object
-// exists and matches where placed, is gone where not. It returns the
-// cluster's status for a placed cluster.
+// exists and matches where placed, is gone where not. The decision is the
+// same for every member; push members are written here, pull members get a
+// Work their agent applies. It returns the cluster's status for a placed
+// cluster, and the member object as known.
 func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, placed bool,
 	writes *memberWrites) (string, *unstructured.Unstructured) {
-	logger := klog.FromContext(ctx).WithValues("cluster", cluster.Name, "object", klog.KObj(fed))
 	if !cluster.Ready {
 		return ClusterNotReady, nil
 	}
+	d := decide(fed, c.targetKind, c.namespaced, cluster.Name, placed)
+	if d.err != nil {
+		c.recorder.Eventf(fed, corev1.EventTypeWarning, ApplyOverridesFailed, "Cluster %s: %v", cluster.Name, d.err)
+	}
+	if cluster.Pull {
+		if c.pull == nil {
+			return CachedRetrievalFailed, nil
+		}
+		return c.pull.deliver(ctx, fed, cluster.Name, d, writes)
+	}
+	return c.pushTo(ctx, fed, cluster, d, writes)
+}
+
+// pushTo is the push deliverer: it writes the decided object into the member
+// itself, comparing with the member's cache first so that an object in sync
+// costs no request.
+func (c *TypeController) pushTo(ctx context.Context, fed *unstructured.Unstructured, cluster Cluster, d decision,
+	writes *memberWrites) (string, *unstructured.Unstructured) {
+	logger := klog.FromContext(ctx).WithValues("cluster", cluster.Name, "object", klog.KObj(fed))
 	m, err := c.member(cluster.Name)
 	if errors.Is(err, errMemberSyncing) {
 		return memberSyncing, nil
@@ -243,17 +262,16 @@ func (c *TypeController) syncCluster(ctx context.Context, fed *unstructured.Unst
 	if err != nil {
 		return CachedRetrievalFailed, nil
 	}
-	if !placed {
+	if !d.placed {
 		if live != nil {
 			c.deleteMember(ctx, fed, cluster.Name, client, name, writes)
 		}
 		return "", nil
 	}
-	desired, err := render.Render(fed, c.targetKind, c.namespaced, cluster.Name)
-	if err != nil {
-		c.recorder.Eventf(fed, corev1.EventTypeWarning, ApplyOverridesFailed, "Cluster %s: %v", cluster.Name, err)
-		return ApplyOverridesFailed, nil
+	if d.failure != "" {
+		return d.failure, nil
 	}
+	desired := d.desired
 	if live == nil {
 		created, err := client.Create(ctx, desired, metav1.CreateOptions{})
 		observeMemberOperation(cluster.Name, c.target.Resource, "create", ignoreAlreadyExists(err))
