@@ -36,10 +36,13 @@ type Column[T runtime.Object] struct {
 	Description string
 	// Wide columns are printed only with "-o wide".
 	Wide bool
-	Cell func(T) interface{}
+	// BeforeAge columns are printed between NAME and AGE.
+	BeforeAge bool
+	Cell      func(T) interface{}
 }
 
-// Table prints objects of type T as NAME, AGE and the given columns.
+// Table prints objects of type T as NAME, AGE and the given columns
+// (those marked BeforeAge between NAME and AGE).
 type Table[T runtime.Object] struct {
 	columns []Column[T]
 }
@@ -90,9 +93,13 @@ func (t Table[T]) ConvertToTable(_ context.Context, object runtime.Object, table
 func (t Table[T]) definitions() []metav1.TableColumnDefinition {
 	definitions := []metav1.TableColumnDefinition{
 		{Name: "Name", Type: "string", Format: "name", Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]},
-		{Name: "Age", Type: "date", Description: metav1.ObjectMeta{}.SwaggerDoc()["creationTimestamp"]},
 	}
-	for _, c := range t.columns {
+	for _, c := range t.ordered() {
+		if c == nil {
+			definitions = append(definitions, metav1.TableColumnDefinition{
+				Name: "Age", Type: "date", Description: metav1.ObjectMeta{}.SwaggerDoc()["creationTimestamp"]})
+			continue
+		}
 		priority := int32(0)
 		if c.Wide {
 			priority = 1
@@ -102,6 +109,19 @@ func (t Table[T]) definitions() []metav1.TableColumnDefinition {
 		})
 	}
 	return definitions
+}
+
+// ordered returns the columns after NAME in print order, with nil for AGE.
+func (t Table[T]) ordered() []*Column[T] {
+	var before, after []*Column[T]
+	for i := range t.columns {
+		if t.columns[i].BeforeAge {
+			before = append(before, &t.columns[i])
+		} else {
+			after = append(after, &t.columns[i])
+		}
+	}
+	return append(append(before, nil), after...)
 }
 
 func (t Table[T]) row(obj runtime.Object) (metav1.TableRow, error) {
@@ -114,12 +134,19 @@ func (t Table[T]) row(obj runtime.Object) (metav1.TableRow, error) {
 	if err != nil {
 		return metav1.TableRow{}, err
 	}
-	cells := []interface{}{accessor.GetName(), age(accessor.GetCreationTimestamp())}
-	for _, c := range t.columns {
+	cells := []interface{}{accessor.GetName()}
+	for _, c := range t.ordered() {
+		if c == nil {
+			cells = append(cells, age(accessor.GetCreationTimestamp()))
+			continue
+		}
 		cells = append(cells, c.Cell(typed))
 	}
 	return metav1.TableRow{Cells: cells, Object: runtime.RawExtension{Object: obj}}, nil
 }
+
+// Age prints how long ago t was, as kubectl prints AGE; "<unknown>" when t is zero.
+func Age(t metav1.Time) string { return age(t) }
 
 // age prints a creation time the way kubectl does for built-in kinds.
 func age(created metav1.Time) string {
