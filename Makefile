@@ -39,10 +39,11 @@ build:
 	ln -sf fedhubctl $(BIN)/kubectl-fedhub
 	go build -o $(BIN)/local-federation ./hack/local-federation
 
-## run: a host, $(MEMBERS) member clusters and fedhub, ready for kubectl (Ctrl-C stops them)
+## run: a host, $(MEMBERS) member clusters ($(PULL_MEMBERS) in pull mode, with fedhub-agent) and fedhub, ready for kubectl (Ctrl-C stops them)
 MEMBERS ?= 2
+PULL_MEMBERS ?= member-2
 run: build tools
-	$(BIN)/local-federation --members $(MEMBERS) --kubeconfig-dir $(CURDIR)/.local
+	$(BIN)/local-federation --members $(MEMBERS) --pull-members "$(PULL_MEMBERS)" --kubeconfig-dir $(CURDIR)/.local
 
 ## run-standalone: fedhub alone, without a host cluster
 run-standalone: build
@@ -56,7 +57,7 @@ run-standalone: build
 
 ## test: every test: unit, integration (in-process server) and e2e (real processes, real kubectl)
 test: build tools
-	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./...
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUB_AGENT=$(BIN)/fedhub-agent FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./...
 
 unit:
 	go test $(GO_TEST_FLAGS) ./apis/... ./registry/... ./pkg/... ./cmd/...
@@ -65,12 +66,12 @@ integration:
 	go test $(GO_TEST_FLAGS) ./test/integration/...
 
 e2e: build tools
-	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./test/e2e/...
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUB_AGENT=$(BIN)/fedhub-agent FEDHUBCTL=$(BIN)/fedhubctl go test $(GO_TEST_FLAGS) ./test/e2e/...
 
 ## bench: measure propagation against direct writes to the members (BENCH_FLAGS adds flags);
 ## prints a table, writes bench-results.json, docs/performance.md and its latency plot
 bench: build tools
-	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver go run ./test/bench $(BENCH_FLAGS)
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUB_AGENT=$(BIN)/fedhub-agent go run ./test/bench $(BENCH_FLAGS)
 
 ## generate: rewrite every generated file (helpers beside the types, generated/)
 generate:

@@ -15,8 +15,8 @@ limitations under the License.
 */
 
 // Command local-federation is what make run runs: a host cluster, member
-// clusters and fedhub-apiserver registered with the host, all as local
-// processes, until Ctrl-C or SIGTERM, or until one of them exits on its own:
+// clusters (member-2 joined in pull mode, with its fedhub-agent) and
+// fedhub-apiserver registered with the host, all as local processes, until Ctrl-C or SIGTERM, or until one of them exits on its own:
 // then it says which, with the end of its log, stops the others and exits 1.
 package main
 
@@ -28,6 +28,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,7 +47,12 @@ func run() error {
 	members := flag.Int("members", 2, "number of member clusters")
 	apiOnly := flag.Bool("members-api-only", false, "members run kube-apiserver alone (no nodes, no workloads)")
 	kubeconfigDir := flag.String("kubeconfig-dir", ".local", "where host.kubeconfig and member-<i>.kubeconfig are written")
+	pullMembers := flag.String("pull-members", defaultPullMembers, "comma-separated members joined in pull mode, each with a fedhub-agent process; the others are joined in push mode")
 	flag.Parse()
+	pull, err := parsePullMembers(*pullMembers, *members)
+	if err != nil {
+		return err
+	}
 
 	binaries, err := framework.DefaultBinaries()
 	if err != nil {
@@ -75,7 +82,7 @@ func run() error {
 	started := time.Now()
 	federation, err := framework.StartFederation(ctx, framework.FederationOptions{
 		Binaries: binaries, Dir: stateDir, Members: *members, MembersAPIOnly: *apiOnly,
-		NodesPerMember: 3, Progress: os.Stderr,
+		NodesPerMember: 3, Progress: os.Stderr, PullMembers: pull,
 	})
 	if err != nil {
 		return err
@@ -101,4 +108,31 @@ func run() error {
 		keepState = true
 		return errors.New("a process of the federation exited; see above")
 	}
+}
+
+// defaultPullMembers: make run shows both modes side by side.
+const defaultPullMembers = "member-2"
+
+// parsePullMembers turns "member-2,member-3" into member numbers. A name past
+// the last member is refused, except in the default (make run MEMBERS=1).
+func parsePullMembers(list string, members int) ([]int, error) {
+	given := list != defaultPullMembers
+	var numbers []int
+	for _, name := range strings.Split(list, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(name, "member-"))
+		if err != nil || !strings.HasPrefix(name, "member-") || n < 1 {
+			return nil, fmt.Errorf("--pull-members: %q is not a member's name (member-1, member-2, ...)", name)
+		}
+		if n > members {
+			if given {
+				return nil, fmt.Errorf("--pull-members: there is no %s with --members %d", name, members)
+			}
+			continue
+		}
+		numbers = append(numbers, n)
+	}
+	return numbers, nil
 }
