@@ -41,6 +41,7 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions/core/v1beta1"
+	agentlisters "github.com/fedhub/fedhub/generated/listers/agent/v1alpha1"
 	fedlisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
 	"github.com/fedhub/fedhub/pkg/reconciler"
 )
@@ -59,10 +60,12 @@ type Controller struct {
 	clusters  fedlisters.KubeFedClusterLister
 	configs   fedlisters.KubeFedConfigLister
 	// secrets is nil when fedhub runs without a host to keep credentials.
-	secrets  corelisters.SecretLister
-	recorder record.EventRecorder
-	queue    workqueue.TypedRateLimitingInterface[string]
-	synced   []cache.InformerSynced
+	secrets corelisters.SecretLister
+	// registrations hold pull members' leases; nil without WatchAgentLeases.
+	registrations agentlisters.ClusterRegistrationLister
+	recorder      record.EventRecorder
+	queue         workqueue.TypedRateLimitingInterface[string]
+	synced        []cache.InformerSynced
 
 	mu      sync.Mutex
 	probers map[string]*prober

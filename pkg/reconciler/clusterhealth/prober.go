@@ -110,7 +110,9 @@ func (c *Controller) probeOnce(ctx context.Context, p *prober) {
 	check := c.healthCheck()
 	o := c.observe(ctx, p, cluster, check)
 	reported := reportedHealth(cluster.Status)
-	if !p.threshold.admit(reported, o.health, check) {
+	// A pull member's lease has its own grace (its duration): a lapse is
+	// reported when it happens, not after more periods.
+	if !cluster.IsPull() && !p.threshold.admit(reported, o.health, check) {
 		logger.V(4).Info("Holding back a health change until the threshold is reached", "reported", reported, "observed", o.health, "message", o.message)
 		return
 	}
@@ -131,6 +133,10 @@ func (c *Controller) probeOnce(ctx context.Context, p *prober) {
 // observe builds (or reuses) the member's clients and probes it; a
 // configuration that yields no client is an observation too.
 func (c *Controller) observe(ctx context.Context, p *prober, cluster *corev1beta1.KubeFedCluster, check HealthCheck) observation {
+	if cluster.IsPull() {
+		p.clients = nil
+		return c.observeLease(cluster, time.Now())
+	}
 	secret, err := c.secretFor(cluster)
 	if err != nil {
 		return observation{health: healthMalformed, message: err.Error()}
