@@ -37,6 +37,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
+	"github.com/fedhub/fedhub/pkg/admission/agentregistration"
 	"github.com/fedhub/fedhub/pkg/admission/clusteraccess"
 	"github.com/fedhub/fedhub/pkg/admission/clustersecret"
 	"github.com/fedhub/fedhub/pkg/apiserver"
@@ -94,6 +95,10 @@ func NewOptions() *Options {
 	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, clusteraccess.PluginName)
 	clustersecret.Register(o.RecommendedOptions.Admission.Plugins)
 	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, clustersecret.PluginName)
+	// A bootstrap token registers its own cluster only, approved as its
+	// ServiceAccount says (docs/pull.md).
+	agentregistration.Register(o.RecommendedOptions.Admission.Plugins)
+	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, agentregistration.PluginName)
 	return o
 }
 
