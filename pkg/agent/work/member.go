@@ -32,13 +32,13 @@ import (
 
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
+	"github.com/fedhub/fedhub/pkg/agentidentity"
 )
 
-// Constants shared with fedhub (pkg/agentidentity holds fedhub's copy).
 const (
 	// Finalizer is on every Work; the agent removes it once the member object
 	// is deleted or orphaned.
-	Finalizer    = "agent.fedhub.io/member-cleanup"
+	Finalizer    = agentidentity.WorkFinalizer
 	managedLabel = typesv1beta1.ManagedLabel
 	// FieldManager is the field manager of the agent's server-side applies.
 	FieldManager = "fedhub"
