@@ -32,9 +32,10 @@ $(TOOLS_STAMP): test/tools/go.mod test/tools/go.sum
 	   $(BIN)/tools/kwok-stages/
 	touch $@
 
-## build: compile bin/fedhub-apiserver, bin/fedhubctl (also as the kubectl plugin bin/kubectl-fedhub) and bin/local-federation (make run)
+## build: compile bin/fedhub-apiserver, bin/fedhub-agent, bin/fedhubctl (also as the kubectl plugin bin/kubectl-fedhub) and bin/local-federation (make run)
 build:
 	go build -o $(BIN)/fedhub-apiserver ./cmd/fedhub-apiserver
+	go build -o $(BIN)/fedhub-agent ./cmd/fedhub-agent
 	go build -o $(BIN)/fedhubctl ./cmd/fedhubctl
 	ln -sf fedhubctl $(BIN)/kubectl-fedhub
 	go build -o $(BIN)/local-federation ./hack/local-federation

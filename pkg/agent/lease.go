@@ -1,0 +1,257 @@
+/*
+Copyright The fedhub Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/metadata"
+	"k8s.io/klog/v2"
+
+	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	agentclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1"
+	agentlisters "github.com/fedhub/fedhub/generated/listers/agent/v1alpha1"
+	"github.com/fedhub/fedhub/pkg/agent/identity"
+)
+
+const (
+	// memberInfoRefresh is how often the member's version and topology are
+	// read again; the lease is renewed more often than they change.
+	memberInfoRefresh = time.Minute
+	// refusalsToGiveUp is how many lease renewals in a row the host may
+	// refuse before the agent concludes its identity was revoked.
+	refusalsToGiveUp = 3
+)
+
+// errRevoked says the host refuses the agent's identity everywhere.
+var errRevoked = errors.New("the host refuses the agent's identity (revoked, or the registration was deleted or unapproved): " +
+	"the agent cannot know whether the member's objects were to be deleted or orphaned, and leaves the member as it is")
+
+// MemberInfo is what the lease reports about the member.
+type MemberInfo interface {
+	// Version is the member API server's gitVersion.
+	Version(ctx context.Context) (string, error)
+	// NodeLabels are the labels of the member's nodes.
+	NodeLabels(ctx context.Context) ([]map[string]string, error)
+}
+
+// lease renews the cluster's lease in its ClusterRegistration's status.
+type lease struct {
+	cluster       string
+	duration      time.Duration
+	registrations agentclient.ClusterRegistrationInterface
+	lister        agentlisters.ClusterRegistrationNamespaceLister
+	member        MemberInfo
+	now           func() time.Time
+
+	// info is what was last read of the member, and when.
+	info     memberInfo
+	infoRead time.Time
+	refusals int
+}
+
+// memberInfo is the member's part of the lease; a field that could not be
+// read keeps its last value.
+type memberInfo struct {
+	version  string
+	topology *topology
+}
+
+type topology struct {
+	zones  []string
+	region string
+}
+
+// run renews the lease every quarter of its duration until ctx ends, and
+// returns errRevoked once the host has refused it refusalsToGiveUp times in
+// a row.
+func (l *lease) run(ctx context.Context) error {
+	ticker := time.NewTicker(l.duration / 4)
+	defer ticker.Stop()
+	for {
+		if err := l.renew(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// renew writes the lease once. Failures are logged and retried at the next
+// renewal, except the host's refusals, which end the agent when they last.
+func (l *lease) renew(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	l.refreshMemberInfo(ctx)
+	err := l.write(ctx)
+	switch {
+	case err == nil:
+		l.refusals = 0
+		logger.V(4).Info("Renewed the lease")
+		return nil
+	case identity.Refused(err) || apierrors.IsNotFound(err):
+		l.refusals++
+		logger.Info("The host refused the lease renewal", "err", err, "times", l.refusals)
+		if l.refusals >= refusalsToGiveUp {
+			return fmt.Errorf("%w: %v", errRevoked, err)
+		}
+	case ctx.Err() == nil:
+		logger.Error(err, "Renewing the lease failed; retrying at the next renewal")
+	}
+	return nil
+}
+
+// write updates the registration's status, reading it again on a conflict.
+func (l *lease) write(ctx context.Context) error {
+	reg, err := l.lister.Get(l.cluster)
+	if err != nil {
+		if reg, err = l.registrations.Get(ctx, l.cluster, metav1.GetOptions{}); err != nil {
+			return err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		updated := reg.DeepCopy()
+		updated.Status = l.status(reg.Status)
+		_, err = l.registrations.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
+		if !apierrors.IsConflict(err) || attempt > 0 {
+			return err
+		}
+		if reg, err = l.registrations.Get(ctx, l.cluster, metav1.GetOptions{}); err != nil {
+			return err
+		}
+	}
+}
+
+// status is the lease as it is now.
+func (l *lease) status(current agentv1alpha1.ClusterRegistrationStatus) agentv1alpha1.ClusterRegistrationStatus {
+	status := *current.DeepCopy()
+	status.RenewTime = &metav1.MicroTime{Time: l.now()}
+	status.LeaseDurationSeconds = int32(math.Ceil(l.duration.Seconds()))
+	status.AgentVersion = agentVersion()
+	if l.info.version != "" {
+		status.KubernetesVersion = l.info.version
+	}
+	if t := l.info.topology; t != nil {
+		status.Zones = t.zones
+		status.Region = nil
+		if t.region != "" {
+			status.Region = &t.region
+		}
+	}
+	return status
+}
+
+// refreshMemberInfo reads the member's version and nodes at most every
+// memberInfoRefresh; what cannot be read (nodes without the right to list
+// them) keeps its last value.
+func (l *lease) refreshMemberInfo(ctx context.Context) {
+	if !l.infoRead.IsZero() && l.now().Sub(l.infoRead) < memberInfoRefresh {
+		return
+	}
+	l.infoRead = l.now()
+	logger := klog.FromContext(ctx)
+	if version, err := l.member.Version(ctx); err != nil {
+		logger.V(2).Info("Reading the member's version failed", "err", err)
+	} else {
+		l.info.version = version
+	}
+	if labels, err := l.member.NodeLabels(ctx); err != nil {
+		logger.V(2).Info("Reading the member's nodes failed; zones and region stay as they were", "err", err)
+	} else {
+		l.info.topology = topologyOf(labels)
+	}
+}
+
+// topologyOf collects the zones and the region of a member from its nodes'
+// labels (the legacy failure-domain labels when the topology ones are
+// missing), as fedhub does for push members. A member spanning regions
+// reports the one most nodes are in.
+func topologyOf(nodeLabels []map[string]string) *topology {
+	zones := map[string]bool{}
+	regions := map[string]int{}
+	for _, labels := range nodeLabels {
+		if zone := labelOf(labels, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone); zone != "" {
+			zones[zone] = true
+		}
+		if region := labelOf(labels, corev1.LabelTopologyRegion, corev1.LabelFailureDomainBetaRegion); region != "" {
+			regions[region]++
+		}
+	}
+	t := &topology{}
+	for zone := range zones {
+		t.zones = append(t.zones, zone)
+	}
+	sort.Strings(t.zones)
+	for region, count := range regions {
+		if count > regions[t.region] || (count == regions[t.region] && region < t.region) {
+			t.region = region
+		}
+	}
+	return t
+}
+
+func labelOf(labels map[string]string, keys ...string) string {
+	for _, key := range keys {
+		if value := labels[key]; value != "" {
+			return value
+		}
+	}
+	return ""
+}
+
+var nodesResource = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
+
+// clusterInfo reads MemberInfo from the member's API server.
+type clusterInfo struct {
+	discovery discovery.ServerVersionInterface
+	metadata  metadata.Interface
+}
+
+var _ MemberInfo = clusterInfo{}
+
+func (c clusterInfo) Version(context.Context) (string, error) {
+	v, err := c.discovery.ServerVersion()
+	if err != nil {
+		return "", err
+	}
+	return v.GitVersion, nil
+}
+
+func (c clusterInfo) NodeLabels(ctx context.Context) ([]map[string]string, error) {
+	// resourceVersion 0: served from the API server's cache.
+	nodes, err := c.metadata.Resource(nodesResource).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]string, 0, len(nodes.Items))
+	for _, n := range nodes.Items {
+		out = append(out, n.Labels)
+	}
+	return out, nil
+}
