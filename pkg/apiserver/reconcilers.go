@@ -46,11 +46,12 @@ import (
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/pkg/reconciler/registration"
 	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 )
 
 // Controllers are the reconcilers fedhub-apiserver can run.
-var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName, scheduling.ControllerName}
+var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName, scheduling.ControllerName, registration.ControllerName}
 
 // controllerEnabled follows kube-controller-manager's --controllers syntax:
 // "*" enables all, "name" one, "-name" disables one.
@@ -94,6 +95,8 @@ func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIS
 		health:    controllerEnabled(c.Controllers, clusterhealth.ControllerName),
 		propagate: controllerEnabled(c.Controllers, propagation.ControllerName),
 		schedule:  controllerEnabled(c.Controllers, scheduling.ControllerName),
+		// Pull clusters' agents connect through the host; without one there are none.
+		register: c.HostConfig != nil && controllerEnabled(c.Controllers, registration.ControllerName),
 	}
 	if enabled == (enabledControllers{}) {
 		return nil
@@ -169,7 +172,7 @@ func newEtcdClient(transport storagebackend.TransportConfig) (*clientv3.Client, 
 
 // enabledControllers says which reconcilers --controllers enables.
 type enabledControllers struct {
-	health, propagate, schedule bool
+	health, propagate, schedule, register bool
 }
 
 // runReconcilers runs the enabled controllers until ctx ends and returns once
@@ -232,6 +235,13 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 			return err
 		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })
+	}
+	if enabled.register {
+		run, err := c.registration(ctx, client, factory, broadcaster)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run)
 	}
 	factory.Start(ctx.Done())
 	allNamespaces.Start(ctx.Done())
