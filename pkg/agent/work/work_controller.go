@@ -103,7 +103,7 @@ func NewController(ctx context.Context, cluster, namespace string, hub versioned
 		cache.Indexers{byMember: indexByMember, byResource: indexByResource},
 		func(o *metav1.ListOptions) {
 			// fedhub refuses an agent any other list or watch of Works.
-			o.FieldSelector = fields.OneTermEqualSelector("spec.clusterName", cluster).String()
+			o.FieldSelector = fields.OneTermEqualSelector(agentv1alpha1.WorkClusterNameField, cluster).String()
 		})
 	c.lister = agentlisters.NewWorkLister(c.informer.GetIndexer()).Works(namespace)
 	c.member = NewDynamicMember(ctx, member, c.memberChanged, c.memberSynced)
