@@ -26,15 +26,21 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 
+	"github.com/fedhub/fedhub/apis/agent"
+	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	"github.com/fedhub/fedhub/apis/core"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
+	"github.com/fedhub/fedhub/pkg/agentidentity"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/registry/agent/clusterregistration"
+	"github.com/fedhub/fedhub/registry/agent/work"
 	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
 	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
 	"github.com/fedhub/fedhub/registry/core/kubefedconfig"
@@ -77,7 +83,8 @@ func (c *Config) Complete() CompletedConfig {
 		Propagation: c.Propagation, LeaderElection: c.LeaderElection}
 }
 
-// New builds the server and installs the core.kubefed.io and scheduling.kubefed.io groups.
+// New builds the server and installs the core.kubefed.io, scheduling.kubefed.io
+// and agent.fedhub.io groups.
 func (c CompletedConfig) New() (*Server, error) {
 	if c.GenericConfig.RESTOptionsGetter != nil {
 		c.GenericConfig.RESTOptionsGetter = tooLargeAsStatus{RESTOptionsGetter: c.GenericConfig.RESTOptionsGetter}
@@ -92,7 +99,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	coreGroup := func() (*genericapiserver.APIGroupInfo, error) { return c.coreGroup(federated) }
-	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){coreGroup, c.schedulingGroup} {
+	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){coreGroup, c.schedulingGroup, c.agentGroup} {
 		info, err := group()
 		if err != nil {
 			return nil, err
@@ -203,6 +210,39 @@ func (c CompletedConfig) schedulingGroup() (*genericapiserver.APIGroupInfo, erro
 	info.VersionedResourcesStorageMap[schedulingv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"replicaschedulingpreferences":        preferences,
 		"replicaschedulingpreferences/status": preferenceStatus,
+	}
+	return &info, nil
+}
+
+// agentGroup serves agent.fedhub.io, pull mode's registrations and Works.
+// Agent tokens are minted in the host; without one the token subresource
+// refuses every request.
+func (c CompletedConfig) agentGroup() (*genericapiserver.APIGroupInfo, error) {
+	optsGetter := c.GenericConfig.RESTOptionsGetter
+	registrations, registrationStatus, err := clusterregistration.NewREST(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+	works, workStatus, err := work.NewREST(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+	var minter clusterregistration.TokenMinter
+	if c.HostConfig != nil {
+		host, err := kubernetes.NewForConfig(restclient.CopyConfig(c.HostConfig))
+		if err != nil {
+			return nil, err
+		}
+		minter = agentidentity.NewHostMinter(host)
+	}
+	info := genericapiserver.NewDefaultAPIGroupInfo(agent.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.NegotiatedSerializer = GroupSerializer
+	info.VersionedResourcesStorageMap[agentv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"clusterregistrations":        registrations,
+		"clusterregistrations/status": registrationStatus,
+		"clusterregistrations/token":  clusterregistration.NewTokenREST(registrations, minter),
+		"works":                       works,
+		"works/status":                workStatus,
 	}
 	return &info, nil
 }
