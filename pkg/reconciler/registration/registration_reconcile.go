@@ -58,7 +58,8 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	} else if err != nil {
 		return err
 	}
-	if registration != nil && registration.Spec.Approved {
+	// A registration being deleted (fedhubctl unjoin) is approved no more.
+	if registration != nil && registration.Spec.Approved && registration.DeletionTimestamp == nil {
 		return c.ensureCluster(ctx, registration, cluster)
 	}
 	var errs []error
@@ -124,7 +125,7 @@ func (c *Controller) deletePullCluster(ctx context.Context, registration *agentv
 	klog.FromContext(ctx).V(2).Info("Deleted the pull cluster: it has no approved registration")
 	if registration != nil {
 		c.recorder.Eventf(registration, corev1.EventTypeNormal, ReasonClusterDeleted,
-			"Deleted the KubeFedCluster %s: the registration is not approved", cluster.Name)
+			"Deleted the KubeFedCluster %s: %s", cluster.Name, notApproved(registration))
 	}
 	return nil
 }
@@ -152,9 +153,17 @@ func (c *Controller) revokeAgent(ctx context.Context, registration *agentv1alpha
 	klog.FromContext(ctx).V(2).Info("Revoked the agent: it has no approved registration", "serviceAccount", agentidentity.AgentNamespace+"/"+accountName)
 	if registration != nil {
 		c.recorder.Eventf(registration, corev1.EventTypeNormal, ReasonAgentRevoked,
-			"Deleted the agent's host ServiceAccount %s/%s: the registration is not approved", agentidentity.AgentNamespace, accountName)
+			"Deleted the agent's host ServiceAccount %s/%s: %s", agentidentity.AgentNamespace, accountName, notApproved(registration))
 	}
 	return nil
+}
+
+// notApproved says why a registration counts as not approved.
+func notApproved(registration *agentv1alpha1.ClusterRegistration) string {
+	if registration.DeletionTimestamp != nil {
+		return "the registration is being deleted"
+	}
+	return "the registration is not approved"
 }
 
 // deleteWorks deletes the Works of a cluster that has neither registration

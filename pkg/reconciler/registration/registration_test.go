@@ -197,6 +197,19 @@ func TestSync(t *testing.T) {
 			wantEvent:  "Normal ClusterDeleted",
 		},
 		{
+			name: "approved registration being deleted: its pull cluster and agent are removed",
+			fedhub: []runtime.Object{func() runtime.Object {
+				r := registration("member-2", true, "https://10.0.0.2:6443")
+				r.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+				r.Finalizers = []string{"example.com/hold"}
+				return r
+			}(), cluster("member-2", corev1beta1.ClusterModePull, "https://10.0.0.2:6443")},
+			host:       []runtime.Object{agentAccount("member-2")},
+			wantFedhub: []string{"delete kubefedclusters member-2"},
+			wantHost:   []string{"delete serviceaccounts agent-member-2"},
+			wantEvent:  "Normal ClusterDeleted",
+		},
+		{
 			name:   "unapproved registration without a cluster: nothing but its agent to remove",
 			fedhub: []runtime.Object{registration("member-2", false, "")},
 			host: []runtime.Object{agentAccount("member-2"),
