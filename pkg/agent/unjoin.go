@@ -50,6 +50,7 @@ type unjoin struct {
 type registrationWatch struct {
 	informer cache.SharedIndexInformer
 	lister   agentlisters.ClusterRegistrationNamespaceLister
+	handler  cache.ResourceEventHandlerFuncs
 	ended    chan unjoin
 	once     sync.Once
 }
@@ -66,7 +67,7 @@ func newRegistrationWatch(hub versioned.Interface, namespace, name string) *regi
 			w.end(unjoinOf(reg, true))
 		}
 	}
-	_, _ = w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	w.handler = cache.ResourceEventHandlerFuncs{
 		AddFunc:    seen,
 		UpdateFunc: func(_, obj interface{}) { seen(obj) },
 		DeleteFunc: func(obj interface{}) {
@@ -85,7 +86,8 @@ func newRegistrationWatch(hub versioned.Interface, namespace, name string) *regi
 				w.end(unjoinOf(reg, annotated))
 			}
 		},
-	})
+	}
+	_, _ = w.informer.AddEventHandler(w.handler)
 	return w
 }
 
