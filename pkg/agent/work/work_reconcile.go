@@ -19,6 +19,7 @@ package work
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -162,6 +163,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, w *agentv1alpha1.Work) Outco
 // remove deletes or orphans the member object of a Work being deleted.
 func (r *Reconciler) remove(ctx context.Context, w *agentv1alpha1.Work, ref Ref) Outcome {
 	status := *w.Status.DeepCopy()
+	// fedhub updates the delete options or orphaning just before it deletes
+	// a Work: this report is on that generation.
+	status.ObservedGeneration = w.Generation
 	live, err := r.Member.Get(ctx, ref)
 	switch {
 	case err != nil:
@@ -234,7 +238,7 @@ func waitForRemoval(status agentv1alpha1.WorkStatus, live *unstructured.Unstruct
 	status.Result = ResultWaitingForRemoval
 	status.Message = "the member object is being deleted"
 	if f := live.GetFinalizers(); len(f) > 0 {
-		status.Message = fmt.Sprintf("its removal waits for the finalizers %v", f)
+		status.Message = "its removal waits for the finalizers " + strings.Join(f, ", ")
 	}
 	return Outcome{Action: ActionWait, Status: status, After: removalPoll}
 }

@@ -299,6 +299,7 @@ func TestReconcileDeleting(t *testing.T) {
 		after       time.Duration
 		remains     bool
 		unlabelled  bool
+		message     string
 	}{{
 		name:   "without the agent's finalizer: nothing",
 		work:   newWork(deployment(3, managedLabels()), deleting, func(w *agentv1alpha1.Work) { w.Finalizers = []string{"other"} }),
@@ -324,6 +325,7 @@ func TestReconcileDeleting(t *testing.T) {
 		live:        liveDeployment(3, managedLabels(), func(o *unstructured.Unstructured) { o.SetFinalizers([]string{"example.com/block"}) }),
 		holdDeletes: true,
 		action:      ActionDelete, calls: []string{"get", "delete"}, result: ResultWaitingForRemoval, after: removalPoll, remains: true,
+		message: "its removal waits for the finalizers example.com/block",
 	}, {
 		name: "already deleting: not deleted again",
 		work: newWork(deployment(3, managedLabels()), deleting),
@@ -380,6 +382,9 @@ func TestReconcileDeleting(t *testing.T) {
 			}
 			if out.Status.Result != tc.result {
 				t.Errorf("result %q (%s), want %q", out.Status.Result, out.Status.Message, tc.result)
+			}
+			if tc.message != "" && out.Status.Message != tc.message {
+				t.Errorf("message %q, want %q", out.Status.Message, tc.message)
 			}
 			live := m.object(deploymentRef)
 			if (live != nil) != tc.remains {
