@@ -582,6 +582,10 @@ func (p *pullFederation) agentStopped(t *testing.T) {
 	// What a restart must not write.
 	versions := p.memberVersions(t)
 	applies := memberApplies(t, member2)
+	if applies == 0 {
+		t.Errorf("member-2's kube-apiserver counts no server-side apply of deployments, configmaps or namespaces, " +
+			"though the agent applied the workload: the count cannot show a restart's writes")
+	}
 	if err := member2.StartAgent(); err != nil {
 		t.Fatal(err)
 	}
@@ -669,13 +673,15 @@ func (p *pullFederation) unjoin(t *testing.T) {
 			return err
 		}},
 	} {
+		var answers []string
 		eventuallyWithin(t, revocationDeadline, "the unjoined agent's identity is refused to "+check.what, func() (string, bool) {
 			err := check.call()
 			code := httpCode(err)
+			answers = append(answers, strconv.Itoa(code))
 			return describeCode(err), code == http.StatusUnauthorized || code == http.StatusForbidden
 		}, "")
+		t.Logf("%s: answered %s, %s after the unjoin", check.what, strings.Join(answers, " then "), time.Since(unjoined).Round(10*time.Millisecond))
 	}
-	t.Logf("the agent's identity was refused within %s of the unjoin", time.Since(unjoined).Round(10*time.Millisecond))
 
 	eventually(t, "the agent exits", func() (string, bool) {
 		exited, _ := member2.Agent.Exited()
@@ -841,21 +847,33 @@ func kubectlStdin(kubeconfig, manifest string, args ...string) (stdout, stderr s
 }
 
 // tableCell is the cell of a kubectl table in the row whose first column is
-// row, under the header column.
+// row, under the header column; cells are read by the header's alignment,
+// so an empty cell is "".
 func tableCell(table, row, column string) string {
-	lines := strings.Split(strings.TrimSpace(table), "\n")
-	if len(lines) == 0 {
-		return ""
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	header := lines[0]
+	starts := []int{}
+	for i := range header {
+		if header[i] != ' ' && (i == 0 || header[i-1] == ' ') {
+			starts = append(starts, i)
+		}
 	}
-	header := strings.Fields(lines[0])
-	index := slices.Index(header, column)
+	index := slices.Index(strings.Fields(header), column)
 	if index < 0 {
 		return ""
 	}
 	for _, line := range lines[1:] {
-		if fields := strings.Fields(line); len(fields) == len(header) && fields[0] == row {
-			return fields[index]
+		if fields := strings.Fields(line); len(fields) == 0 || fields[0] != row {
+			continue
 		}
+		start, end := starts[index], len(line)
+		if index+1 < len(starts) {
+			end = min(starts[index+1], len(line))
+		}
+		if start >= len(line) {
+			return ""
+		}
+		return strings.TrimSpace(line[start:end])
 	}
 	return ""
 }
