@@ -214,6 +214,12 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 		if err != nil {
 			return err
 		}
+		if c.HostConfig != nil {
+			// Pull members' agents connect through the host; without one there are none.
+			if err := controller.WatchAgentLeases(factory.Agent().V1alpha1().ClusterRegistrations()); err != nil {
+				return err
+			}
+		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}
 	if enabled.propagate {
@@ -271,7 +277,12 @@ func (c CompletedConfig) propagation(loopback *rest.Config, client clientset.Int
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := propagation.NewClusterSet(FederationNamespace, c.Propagation, factory.Core().V1beta1().KubeFedClusters(), secrets, nil)
+	var works *propagation.WorkStore
+	if c.HostConfig != nil {
+		// Works are published for pull members, whose agents connect through the host.
+		works = propagation.NewWorkStore(FederationNamespace, client.AgentV1alpha1(), factory.Agent().V1alpha1().Works())
+	}
+	clusters, err := propagation.NewClusterSet(FederationNamespace, c.Propagation, factory.Core().V1beta1().KubeFedClusters(), secrets, works)
 	if err != nil {
 		return nil, err
 	}
