@@ -350,8 +350,15 @@ func UnjoinPull(ctx context.Context, o PullUnjoinOptions) (*Report, error) {
 			return accounts.Delete(ctx, account, opts)
 		})
 	}
-	remove(fmt.Sprintf("fedhub: KubeFedCluster %s/%s", ns, name), func(opts metav1.DeleteOptions) error {
-		return clusters.Delete(ctx, name, opts)
+	what := fmt.Sprintf("fedhub: KubeFedCluster %s/%s", ns, name)
+	remove(what, func(opts metav1.DeleteOptions) error {
+		err := clusters.Delete(ctx, name, opts)
+		if apierrors.IsNotFound(err) && cluster != nil {
+			// fedhub's registration controller was quicker.
+			j.printf("%s removed (by fedhub, with its registration)", what)
+			report.Removed = append(report.Removed, what)
+		}
+		return err
 	})
 	return report, errors.Join(errs...)
 }
