@@ -69,6 +69,9 @@ const (
 	// settleSpan is how long a restarted agent is watched for writes it
 	// should not make: several lease renewals.
 	settleSpan = 10 * time.Second
+	// leaseReportBound is how soon after a lease expired the cluster must be
+	// reported unready: a few health periods of 1 s.
+	leaseReportBound = 5 * time.Second
 )
 
 var federatedDeployments = schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federateddeployments"}
@@ -562,6 +565,26 @@ func (p *pullFederation) agentStopped(t *testing.T) {
 		ptr.Deref(condition(cluster, corev1beta1.ClusterReady).Message, ""))
 	if offline := condition(cluster, corev1beta1.ClusterOffline); offline == nil || offline.Status != corev1.ConditionTrue {
 		t.Errorf("member-2 is not Offline=True: %+v", cluster.Status.Conditions)
+	}
+	// Unready once the lease has run out, not before, and reported when it lapses.
+	lease, err := p.f.Client.AgentV1alpha1().ClusterRegistrations(federationNamespace).Get(ctx, "member-2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lease.Status.RenewTime == nil {
+		t.Fatalf("ClusterRegistration member-2 has no renewTime: %+v", lease.Status)
+	}
+	expiry := lease.Status.RenewTime.Add(time.Duration(lease.Status.LeaseDurationSeconds) * time.Second)
+	if lease.Status.LeaseDurationSeconds != int32(pullAgentLease/time.Second) {
+		t.Errorf("the agent reports a lease of %ds, want the %s it was started with", lease.Status.LeaseDurationSeconds, pullAgentLease)
+	}
+	// lastTransitionTime has a resolution of a second.
+	ready := condition(cluster, corev1beta1.ClusterReady)
+	if ready.LastTransitionTime == nil {
+		t.Fatalf("member-2's Ready condition has no lastTransitionTime: %+v", ready)
+	}
+	if transition := ready.LastTransitionTime.Time; transition.Before(expiry.Truncate(time.Second)) || transition.After(expiry.Add(leaseReportBound)) {
+		t.Errorf("member-2 turned unready at %s; its lease expired at %s: want then, within %s", transition.UTC().Format(time.RFC3339), expiry.UTC().Format(time.RFC3339Nano), leaseReportBound)
 	}
 	eventually(t, "the FederatedDeployment reports member-2 not ready", func() (string, bool) {
 		out, _, err := kubectlAs(p.host, "get", "federateddeployment", "web", "-n", pullNamespace, "-o",
