@@ -53,10 +53,10 @@ func newCommand() *cobra.Command {
 		SilenceUsage: true,
 		Args:         cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := logsapi.ValidateAndApply(logOptions, nil); err != nil {
+			if err := options.Validate(); err != nil {
 				return err
 			}
-			if err := options.Validate(); err != nil {
+			if err := logsapi.ValidateAndApply(logOptions, nil); err != nil {
 				return err
 			}
 			ctx, stop := signalContext()
