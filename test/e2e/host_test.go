@@ -50,7 +50,7 @@ func TestHostServesFedhubKinds(t *testing.T) {
 	out = mustKubectlAs(t, hostKubeconfig(), "get", "kubefedclusters", "-n", "kube-federation-system", "-o", "wide")
 	assertColumns(t, out, "NAME", "AGE", "READY", "MODE", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
 	for _, member := range []string{"member-1", "member-2"} {
-		if !regexp.MustCompile(`(?m)^` + member + `\s+\S+\s+True\s+v1\.37\.2\s+https://127\.0\.0\.1:\d+\s*$`).MatchString(out) {
+		if !regexp.MustCompile(`(?m)^` + member + `\s+\S+\s+True\s+Push\s+v1\.37\.2\s+https://127\.0\.0\.1:\d+\s*$`).MatchString(out) {
 			t.Errorf("%s is not listed with its endpoint:\n%s", member, out)
 		}
 	}

@@ -47,7 +47,7 @@ func TestKubectlAgainstStandalone(t *testing.T) {
 		server.mustKubectl(t, "wait", "--for=condition=ConfigMalformed", "kfc/cluster2", "-n", "kube-federation-system", "--timeout=60s")
 		out := server.mustKubectl(t, "get", "kfc", "-n", "kube-federation-system", "-o", "wide")
 		assertColumns(t, out, "NAME", "AGE", "READY", "MODE", "KUBERNETES-VERSION", "REGION", "ZONES", "API-ENDPOINT")
-		if !regexp.MustCompile(`(?m)^cluster2\s+\S+\s+False\s+https://172\.18\.0\.3:6443\s*$`).MatchString(out) {
+		if !regexp.MustCompile(`(?m)^cluster2\s+\S+\s+False\s+Push\s+https://172\.18\.0\.3:6443\s*$`).MatchString(out) {
 			t.Errorf("the cluster2 row does not show its age, readiness and endpoint:\n%s", out)
 		}
 		message := server.mustKubectl(t, "get", "kfc/cluster2", "-n", "kube-federation-system", "-o", `jsonpath={.status.conditions[?(@.type=="ConfigMalformed")].message}`)
