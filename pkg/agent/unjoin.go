@@ -57,7 +57,8 @@ type registrationWatch struct {
 
 func newRegistrationWatch(hub versioned.Interface, namespace, name string) *registrationWatch {
 	w := &registrationWatch{ended: make(chan unjoin, 1)}
-	w.informer = agentinformers.NewFilteredClusterRegistrationInformer(hub, namespace, 0, cache.Indexers{},
+	w.informer = agentinformers.NewFilteredClusterRegistrationInformer(hub, namespace, 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
 		func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
 		})

@@ -100,7 +100,7 @@ func NewController(ctx context.Context, cluster, namespace string, hub versioned
 		departed: map[string]departedWork{},
 	}
 	c.informer = agentinformers.NewFilteredWorkInformer(hub, namespace, workResync,
-		cache.Indexers{byMember: indexByMember, byResource: indexByResource},
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, byMember: indexByMember, byResource: indexByResource},
 		func(o *metav1.ListOptions) {
 			// fedhub refuses an agent any other list or watch of Works.
 			o.FieldSelector = fields.OneTermEqualSelector(agentv1alpha1.WorkClusterNameField, cluster).String()
