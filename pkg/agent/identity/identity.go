@@ -37,7 +37,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -105,6 +104,13 @@ type Identity struct {
 // ErrRefused says the host refused a credential (401 or 403).
 var ErrRefused = errors.New("refused")
 
+// ErrRegistrationGone says the registration of an identity the host once
+// issued is gone: the cluster was unjoined (or its registration deleted)
+// while the agent was stopped.
+var ErrRegistrationGone = errors.New("the cluster's registration was deleted while the agent was stopped " +
+	"(unjoined?) and the host refuses the agent's stored identity: the agent cannot know whether the member's objects " +
+	"were to be deleted or orphaned, and leaves the member as it is")
+
 // Refused reports whether err is the host refusing the credential.
 func Refused(err error) bool {
 	return errors.Is(err, ErrRefused) || apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err)
@@ -123,6 +129,8 @@ func Obtain(ctx context.Context, o Options) (*Identity, error) {
 	}
 	logger := klog.FromContext(ctx)
 	path := filepath.Join(o.StateDir, FileName)
+	// refused says the host no longer accepts an identity it once issued.
+	refused := false
 	if stored, err := load(path, o, true); err != nil && !os.IsNotExist(err) {
 		logger.Info("The stored identity cannot be read; registering again", "path", path, "err", err)
 	} else if err == nil {
@@ -136,6 +144,7 @@ func Obtain(ctx context.Context, o Options) (*Identity, error) {
 			return stored.Identity, nil
 		case Refused(err) || apierrors.IsNotFound(err):
 			logger.Info("The host no longer accepts the stored identity; registering again", "err", err)
+			refused = true
 		default:
 			return nil, err
 		}
@@ -152,7 +161,10 @@ func Obtain(ctx context.Context, o Options) (*Identity, error) {
 		return nil, err
 	}
 	registrations := bootstrapClient.AgentV1alpha1().ClusterRegistrations(o.Namespace)
-	if err := register(ctx, registrations, o); err != nil {
+	if err := register(ctx, registrations, o, refused); err != nil {
+		if errors.Is(err, ErrRegistrationGone) {
+			return nil, fmt.Errorf("%w; remove %s to register the cluster again", err, path)
+		}
 		return nil, err
 	}
 	id := bootstrap.Identity
@@ -276,7 +288,7 @@ func (id *Identity) set(minted *agentv1alpha1.AgentToken) error {
 
 // register creates the registration (one that exists is fine) and waits
 // until it is approved.
-func register(ctx context.Context, registrations agentclient.ClusterRegistrationInterface, o Options) error {
+func register(ctx context.Context, registrations agentclient.ClusterRegistrationInterface, o Options, mustExist bool) error {
 	logger := klog.FromContext(ctx)
 	waiting := false
 	for {
@@ -284,6 +296,9 @@ func register(ctx context.Context, registrations agentclient.ClusterRegistration
 		err := retry(ctx, func() error {
 			var err error
 			reg, err = registrations.Get(ctx, o.ClusterName, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) && mustExist {
+				return ErrRegistrationGone
+			}
 			if apierrors.IsNotFound(err) {
 				reg, err = registrations.Create(ctx, &agentv1alpha1.ClusterRegistration{
 					ObjectMeta: metav1.ObjectMeta{Name: o.ClusterName, Namespace: o.Namespace},
@@ -367,6 +382,9 @@ func retry(ctx context.Context, f func() error) error {
 // transient reports whether err may pass by itself: the host unreachable,
 // busy or failing inside.
 func transient(err error) bool {
+	if errors.Is(err, ErrRegistrationGone) {
+		return false
+	}
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
@@ -376,8 +394,16 @@ func transient(err error) bool {
 		apierrors.IsUnexpectedServerError(err)
 }
 
+// sleep waits for d, or returns ctx's error when it ends first.
 func sleep(ctx context.Context, d time.Duration) error {
-	return wait.PollUntilContextTimeout(ctx, d, d, false, func(context.Context) (bool, error) { return true, nil })
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // bearer sets the identity's current token on every request.

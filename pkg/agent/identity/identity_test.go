@@ -19,6 +19,7 @@ package identity
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -233,6 +234,34 @@ func checkStored(t *testing.T, path, token string) {
 	}
 }
 
+// TestObtainRegistrationGone: an identity the host refuses, whose
+// registration is gone, means the cluster was unjoined while the agent was
+// stopped: it does not register again.
+func TestObtainRegistrationGone(t *testing.T) {
+	dir := t.TempDir()
+	bootstrap := filepath.Join(dir, "bootstrap.kubeconfig")
+	writeKubeconfig(t, bootstrap, "bootstrap-token")
+	state := filepath.Join(dir, "state")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeKubeconfig(t, filepath.Join(state, FileName), "revoked")
+	h := newHub()
+	h.agent.PrependReactor("get", "clusterregistrations", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewUnauthorized("revoked")
+	})
+	_, err := Obtain(context.Background(), Options{ClusterName: cluster, Namespace: namespace, HubKubeconfig: bootstrap,
+		StateDir: state, Expiration: time.Hour, NewClient: h.newClient})
+	if !errors.Is(err, ErrRegistrationGone) || !strings.Contains(err.Error(), "remove "+filepath.Join(state, FileName)) {
+		t.Errorf("error %v, want ErrRegistrationGone naming the file to remove", err)
+	}
+	for _, a := range h.bootstrap.Actions() {
+		if a.GetVerb() == "create" {
+			t.Errorf("registered again: %v", a)
+		}
+	}
+}
+
 func TestObtainWaitsForApproval(t *testing.T) {
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap.kubeconfig")
@@ -325,3 +354,41 @@ func TestRenewSwapsToken(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestRetry: what may pass is retried, a refusal is returned at once, and
+// an ended context stops the retries.
+func TestRetry(t *testing.T) {
+	busy := apierrors.NewServiceUnavailable("busy")
+	refused := apierrors.NewForbidden(registered, cluster, errors.New("no"))
+	tests := []struct {
+		name    string
+		answers []error
+		cancel  bool
+		calls   int
+		want    error
+	}{
+		{"success", []error{nil}, false, 1, nil},
+		{"busy, then success", []error{busy, nil}, false, 2, nil},
+		{"unreachable, then success", []error{errors.New("connection refused"), nil}, false, 2, nil},
+		{"refused: no retry", []error{refused, nil}, false, 1, refused},
+		{"context ended", []error{busy, busy}, true, 1, context.Canceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			calls := 0
+			err := retry(ctx, func() error {
+				err := tc.answers[calls]
+				calls++
+				if tc.cancel {
+					cancel()
+				}
+				return err
+			})
+			if calls != tc.calls || !errors.Is(err, tc.want) && err != tc.want {
+				t.Errorf("calls %d, error %v; want %d, %v", calls, err, tc.calls, tc.want)
+			}
+		})
+	}
+}
