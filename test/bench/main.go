@@ -16,9 +16,11 @@ limitations under the License.
 
 // Command bench measures propagation against the physical limit: it starts
 // a host, M member kube-apiservers and fedhub with the test harness, writes
-// objects into the members directly (the baseline), then through fedhub, and
-// prints one table, writes bench-results.json, a latency plot and
-// docs/performance.md. Run it with make bench.
+// objects into the members directly (the baseline), then through fedhub;
+// last, in a federation of its own, it measures a pull member (fedhub-agent)
+// beside a push member (pull.go). It prints one table, writes
+// bench-results.json, a latency plot and docs/performance.md. Run it with
+// make bench.
 package main
 
 import (
@@ -30,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,11 +43,12 @@ import (
 
 type options struct {
 	members, objects, pacedCount, workers int
+	pullObjects                           int
 	pacedRate                             float64
 	steady                                time.Duration
 	kind, scenarios, out, plot, doc       string
 	profile                               string
-	fedhubArgs                            stringList
+	fedhubArgs, agentArgs                 stringList
 }
 
 type stringList []string
@@ -53,7 +57,8 @@ func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // allScenarios in the order they run; later ones need the objects earlier ones made.
-var allScenarios = []string{"baseline", "ceiling", "burst", "paced", "update", "steady", "restart", "delete"}
+// pull runs last, in a federation of its own (pull.go), once the main one is stopped.
+var allScenarios = []string{"baseline", "ceiling", "burst", "paced", "update", "steady", "restart", "delete", pullScenario}
 
 func main() {
 	var o options
@@ -62,13 +67,15 @@ func main() {
 	flag.StringVar(&o.kind, "kind", "configmap", "what to propagate: configmap or deployment")
 	flag.StringVar(&o.scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated")
 	flag.IntVar(&o.pacedCount, "paced-objects", 100, "objects created one at a time in the paced scenario")
-	flag.Float64Var(&o.pacedRate, "paced-rate", 10, "objects per second in the paced scenario")
+	flag.Float64Var(&o.pacedRate, "paced-rate", 10, "objects per second in the paced scenario (and in the pull scenario's paced part)")
+	flag.IntVar(&o.pullObjects, "pull-objects", 500, "federated objects in the pull scenario's burst, each on its push and its pull member")
 	flag.DurationVar(&o.steady, "steady", time.Minute, "length of the quiet steady-state window")
 	flag.StringVar(&o.out, "out", "bench-results.json", "where to write the results as JSON")
 	flag.StringVar(&o.plot, "plot", "docs/performance-latency.png", "where to write the paced latency plot (PNG)")
 	flag.StringVar(&o.doc, "doc", "docs/performance.md", "where to write the report; empty for none")
 	flag.StringVar(&o.profile, "profile", "", "save a 10 s CPU profile of fedhub taken during the burst to this file")
 	flag.Var(&o.fedhubArgs, "fedhub-flag", "a flag for fedhub-apiserver, e.g. --fedhub-flag=--member-qps=500 (repeatable)")
+	flag.Var(&o.agentArgs, "agent-flag", "a flag for the pull scenario's fedhub-agent, e.g. --agent-flag=--workers=16 (repeatable)")
 	flag.Parse()
 	o.workers = workersOf(o.fedhubArgs)
 	if err := run(o); err != nil {
@@ -96,50 +103,40 @@ func run(o options) error {
 	}
 	selected := map[string]bool{}
 	for _, s := range strings.Split(o.scenarios, ",") {
-		selected[strings.TrimSpace(s)] = true
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(allScenarios, s) {
+			return fmt.Errorf("unknown scenario %q (the scenarios: %s)", s, strings.Join(allScenarios, ","))
+		}
+		selected[s] = true
 	}
 	binaries, err := framework.DefaultBinaries()
 	if err != nil {
 		return err
 	}
-	if path := os.Getenv("FEDHUB_APISERVER"); path != "" {
-		binaries.FedhubAPIServer = path
-	}
-	dir, err := os.MkdirTemp("", "fedhub-bench-")
-	if err != nil {
-		return err
-	}
-	// Ctrl-C or SIGTERM ends the run, and the deferred Stop below still
-	// stops every process the run started.
+	// Ctrl-C or SIGTERM ends the run, and the deferred Stops still stop
+	// every process the run started.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	started := time.Now()
-	logf("starting a host, %d members and fedhub in %s", o.members, dir)
-	f, err := framework.StartFederation(ctx, framework.FederationOptions{
-		Binaries: binaries, Dir: dir, Members: o.members, MembersAPIOnly: true, FedhubArgs: o.fedhubArgs,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		f.Stop()
-		_ = os.RemoveAll(dir)
-	}()
-	logf("federation ready in %s", time.Since(started).Round(time.Second))
-
-	b, err := newBench(ctx, f, kind, o)
-	if err != nil {
-		return err
-	}
 	results := &Results{Members: o.members, Objects: o.objects, Kind: o.kind, Workers: o.workers, CPUs: runtime.NumCPU(),
 		CPUModel: cpuModel(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), FedhubFlags: o.fedhubArgs}
 	for _, name := range allScenarios {
-		if !selected[name] {
-			continue
+		if selected[name] {
+			results.Scenarios = append(results.Scenarios, name)
 		}
-		logf("scenario %s", name)
-		if err := b.scenario(name)(ctx, results); err != nil {
-			return fmt.Errorf("scenario %s: %w", name, err)
+	}
+	var latencies []time.Duration
+	if slices.ContainsFunc(results.Scenarios, func(name string) bool { return name != pullScenario }) {
+		if latencies, err = runMain(ctx, binaries, kind, o, selected, results); err != nil {
+			return err
+		}
+	}
+	if selected[pullScenario] {
+		logf("scenario %s", pullScenario)
+		if err := runPull(ctx, binaries, kind, o, results); err != nil {
+			return fmt.Errorf("scenario %s: %w", pullScenario, err)
 		}
 	}
 	results.finish()
@@ -153,14 +150,14 @@ func run(o options) error {
 	if err := os.WriteFile(o.out, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	if len(b.latencies) > 0 && o.plot != "" {
-		if err := plotLatencies(b.latencies, o.plot); err != nil {
+	if len(latencies) > 0 && o.plot != "" {
+		if err := plotLatencies(latencies, o.plot); err != nil {
 			return err
 		}
 	}
 	if o.doc != "" {
 		plot := ""
-		if len(b.latencies) > 0 {
+		if len(latencies) > 0 && o.plot != "" {
 			plot, _ = filepath.Rel(filepath.Dir(o.doc), o.plot)
 		}
 		if err := os.WriteFile(o.doc, []byte(results.document(table, plot)), 0o644); err != nil {
@@ -169,6 +166,44 @@ func run(o options) error {
 	}
 	logf("done in %s; results in %s", time.Since(started).Round(time.Second), o.out)
 	return nil
+}
+
+// runMain starts the main federation (a host, M push members and fedhub),
+// runs the selected scenarios but pull in it and stops it. It returns the
+// paced scenario's latencies, for the plot.
+func runMain(ctx context.Context, binaries framework.Binaries, kind targetKind, o options, selected map[string]bool, results *Results) ([]time.Duration, error) {
+	dir, err := os.MkdirTemp("", "fedhub-bench-")
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	logf("starting a host, %d members and fedhub in %s", o.members, dir)
+	f, err := framework.StartFederation(ctx, framework.FederationOptions{
+		Binaries: binaries, Dir: dir, Members: o.members, MembersAPIOnly: true, FedhubArgs: o.fedhubArgs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		f.Stop()
+		_ = os.RemoveAll(dir)
+	}()
+	logf("federation ready in %s", time.Since(started).Round(time.Second))
+
+	b, err := newBench(ctx, f, kind, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range allScenarios {
+		if !selected[name] || name == pullScenario {
+			continue
+		}
+		logf("scenario %s", name)
+		if err := b.scenario(name)(ctx, results); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", name, err)
+		}
+	}
+	return b.latencies, nil
 }
 
 func logf(format string, args ...any) {

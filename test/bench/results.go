@@ -19,6 +19,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,8 @@ type Results struct {
 	Kind        string   `json:"kind"`
 	Workers     int      `json:"propagation_workers"`
 	FedhubFlags []string `json:"fedhub_flags"`
+	// Scenarios are the scenarios that ran, in order.
+	Scenarios []string `json:"scenarios"`
 
 	BaselineObjectsPerSecond float64 `json:"baseline_objects_per_s"`
 	BurstSeconds             float64 `json:"burst_seconds"`
@@ -78,6 +81,13 @@ type Results struct {
 	BaselineCPU cpuUse `json:"baseline_cpu_seconds"`
 	BurstCPU    cpuUse `json:"burst_cpu_seconds"`
 	CeilingCPU  cpuUse `json:"ceiling_cpu_seconds"`
+	// Pull is the pull scenario's, run in a federation of its own.
+	Pull *PullResults `json:"pull,omitempty"`
+}
+
+// ran tells whether the scenario name ran.
+func (r *Results) ran(name string) bool {
+	return slices.Contains(r.Scenarios, name)
 }
 
 // cpuUse is CPU seconds (user plus system) by component of the run.
@@ -133,37 +143,72 @@ func (r *Results) finish() {
 	}
 }
 
-// table is the run as a Markdown table: scenario, measure, fedhub, baseline, target.
+// table is the run as a Markdown table: scenario, measure, fedhub, baseline,
+// target; a row per measure of the scenarios that ran.
 func (r *Results) table() string {
 	var b strings.Builder
 	row := func(cells ...string) { fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | ")) }
 	perSecond := func(v float64) string { return fmt.Sprintf("%.0f /s", v) }
 	row("scenario", "measure", "fedhub", "direct to members", "target")
 	row("---", "---", "---:", "---:", "---")
-	row("1 baseline", "member objects created", "", perSecond(r.BaselineObjectsPerSecond), "the physical limit")
-	row("1b ceiling", "the benchmark stores each federated object and its status in fedhub and writes the member objects, with no reconciler",
-		fmt.Sprintf("%s in %.1f s", perSecond(r.CeilingObjectsPerSecond), r.CeilingSeconds), perSecond(r.BaselineObjectsPerSecond),
-		fmt.Sprintf("ratio %.2f, CPU ratio %.2f", r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline))
-	row("1b ceiling CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
-		r.perMemberObject(r.CeilingCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), "")
-	row("2 burst create", fmt.Sprintf("%d×%d member objects, until all exist and every status is OK", r.Objects, r.Members),
-		fmt.Sprintf("%s in %.1f s", perSecond(r.BurstObjectsPerSecond), r.BurstSeconds), perSecond(r.BaselineObjectsPerSecond),
-		fmt.Sprintf("ratio %.2f (≥ 0.5)", r.BurstRatioToBaseline))
-	row("2 burst CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
-		r.perMemberObject(r.BurstCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), fmt.Sprintf("CPU ratio %.2f", r.BurstCPURatioToBaseline))
-	row("3 paced latency", "create at fedhub → seen in a member: p50 / p90 / p99 / max",
-		fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", r.PacedP50Ms, r.PacedP90Ms, r.PacedP99Ms, r.PacedMaxMs), "", "p99 < 100 ms")
-	row("4 update wave", "every template changed once, until every member holds it",
-		fmt.Sprintf("%s in %.1f s", perSecond(r.UpdateObjectsPerSecond), r.UpdateSeconds), perSecond(r.DirectUpdateObjectsPerSecond),
-		fmt.Sprintf("ratio %.2f", r.UpdateRatioToDirect))
-	row("5 steady state", fmt.Sprintf("member writes in %.0f quiet seconds; fedhub CPU", r.SteadySeconds),
-		fmt.Sprintf("%d writes, %.2f CPU s", r.SteadyMemberWrites, r.SteadyFedhubCPUSeconds), "", "0 writes")
-	row("6 restart", "until every object is reconciled again; member writes",
-		fmt.Sprintf("%.1f s, %d writes", r.RestartSeconds, r.RestartMemberWrites), "", "0 writes")
-	row("7 delete wave", "until the members are clean",
-		fmt.Sprintf("%s in %.1f s", perSecond(r.DeleteObjectsPerSecond), r.DeleteSeconds), "", "")
-	row("8 memory", "fedhub RSS after the burst; per federated object",
-		fmt.Sprintf("%.0f MiB; %.1f KiB", float64(r.RSSBytes)/(1<<20), r.RSSBytesPerObject/1024), "", "")
+	if r.ran("baseline") {
+		row("1 baseline", "member objects created", "", perSecond(r.BaselineObjectsPerSecond), "the physical limit")
+	}
+	if r.ran("ceiling") {
+		row("1b ceiling", "the benchmark stores each federated object and its status in fedhub and writes the member objects, with no reconciler",
+			fmt.Sprintf("%s in %.1f s", perSecond(r.CeilingObjectsPerSecond), r.CeilingSeconds), perSecond(r.BaselineObjectsPerSecond),
+			fmt.Sprintf("ratio %.2f, CPU ratio %.2f", r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline))
+		row("1b ceiling CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
+			r.perMemberObject(r.CeilingCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), "")
+	}
+	if r.ran("burst") {
+		row("2 burst create", fmt.Sprintf("%d×%d member objects, until all exist and every status is OK", r.Objects, r.Members),
+			fmt.Sprintf("%s in %.1f s", perSecond(r.BurstObjectsPerSecond), r.BurstSeconds), perSecond(r.BaselineObjectsPerSecond),
+			fmt.Sprintf("ratio %.2f (≥ 0.5)", r.BurstRatioToBaseline))
+		row("2 burst CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
+			r.perMemberObject(r.BurstCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), fmt.Sprintf("CPU ratio %.2f", r.BurstCPURatioToBaseline))
+	}
+	if r.ran("paced") {
+		row("3 paced latency", "create at fedhub → seen in a member: p50 / p90 / p99 / max",
+			fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", r.PacedP50Ms, r.PacedP90Ms, r.PacedP99Ms, r.PacedMaxMs), "", "p99 < 100 ms")
+	}
+	if r.ran("update") {
+		row("4 update wave", "every template changed once, until every member holds it",
+			fmt.Sprintf("%s in %.1f s", perSecond(r.UpdateObjectsPerSecond), r.UpdateSeconds), perSecond(r.DirectUpdateObjectsPerSecond),
+			fmt.Sprintf("ratio %.2f", r.UpdateRatioToDirect))
+	}
+	if r.ran("steady") {
+		row("5 steady state", fmt.Sprintf("member writes in %.0f quiet seconds; fedhub CPU", r.SteadySeconds),
+			fmt.Sprintf("%d writes, %.2f CPU s", r.SteadyMemberWrites, r.SteadyFedhubCPUSeconds), "", "0 writes")
+	}
+	if r.ran("restart") {
+		row("6 restart", "until every object is reconciled again; member writes",
+			fmt.Sprintf("%.1f s, %d writes", r.RestartSeconds, r.RestartMemberWrites), "", "0 writes")
+	}
+	if r.ran("delete") {
+		row("7 delete wave", "until the members are clean",
+			fmt.Sprintf("%s in %.1f s", perSecond(r.DeleteObjectsPerSecond), r.DeleteSeconds), "", "")
+	}
+	if r.ran("burst") {
+		row("8 memory", "fedhub RSS after the burst; per federated object",
+			fmt.Sprintf("%.0f MiB; %.1f KiB", float64(r.RSSBytes)/(1<<20), r.RSSBytesPerObject/1024), "", "")
+	}
+	if p := r.Pull; p != nil {
+		push, pull := fmt.Sprintf("push (%s)", p.PushMember), fmt.Sprintf("pull (%s, fedhub-agent)", p.PullMember)
+		row("9 pull: paced latency", push+": create at fedhub → seen in the member: p50 / p90 / p99 / max", p.PacedPush.String(), "", "measured")
+		row("9 pull: paced latency", pull+": create at fedhub → seen in the member: p50 / p90 / p99 / max", p.PacedPull.String(), "", "measured")
+		row("9 pull: burst", fmt.Sprintf("%s: %d objects, until the member holds all", push, p.Objects),
+			fmt.Sprintf("%s in %.1f s", perSecond(p.BurstPushObjectsPerSecond), p.BurstPushSeconds), "", "measured")
+		row("9 pull: burst", fmt.Sprintf("%s: until fedhub has written the member's %d Works", pull, p.Objects),
+			fmt.Sprintf("%.1f s", p.BurstWorksSeconds), "", "")
+		row("9 pull: burst", fmt.Sprintf("%s: the same %d objects, until the member holds all", pull, p.Objects),
+			fmt.Sprintf("%s in %.1f s", perSecond(p.BurstPullObjectsPerSecond), p.BurstPullSeconds), "", fmt.Sprintf("pull / push %.2f", p.BurstPullRatioToPush))
+		row("9 pull: burst", "until every status says Propagation=True (for the pull member: its agent reported the object applied)",
+			fmt.Sprintf("%.1f s", p.BurstPropagatedSeconds), "", "")
+		c := p.BurstCPU
+		row("9 pull: burst CPU", "CPU seconds: fedhub / host / push member / pull member / fedhub-agent / cluster etcd / benchmark client",
+			fmt.Sprintf("%.2f / %.2f / %.2f / %.2f / %.2f / %.2f / %.2f", c.Fedhub, c.Host, c.PushMember, c.PullMember, c.Agent, c.Etcd, c.Client), "", "")
+	}
 	return b.String()
 }
 
@@ -186,15 +231,33 @@ func (r *Results) document(table, plotPath string) string {
 	b.WriteString("5. **Steady state:** a quiet window after convergence. Member writes are counted from the member watches (they must be 0), along with fedhub's CPU seconds.\n")
 	b.WriteString("6. **Restart:** fedhub is restarted on the same etcd. The clock stops when fedhub's `reconciles_total` counts every object. Member writes are counted meanwhile (they must be 0).\n")
 	b.WriteString("7. **Delete wave:** every federated object is deleted; the clock stops when the members are clean.\n")
-	b.WriteString("8. **Memory:** fedhub's resident set size after the burst, and its growth per federated object.\n\n")
+	b.WriteString("8. **Memory:** fedhub's resident set size after the burst, and its growth per federated object.\n")
+	b.WriteString("9. **Pull beside push:** once the main federation is stopped, a federation of its own starts: a host, two API-only members, member-1 joined in push mode and member-2 in pull mode with its `fedhub-agent` (docs/pull.md), and fedhub with the same flags. The same objects are placed on both members, so fedhub writes member-1 directly and member-2's objects as Works that the agent, reaching fedhub through the host, applies. A burst of N_pull objects (64 client connections) is timed per member until that member's watch has seen its last object (both members are watched alike), for the pull member also until fedhub has written its last Work (a metadata watch of the Works through the host, as the agent reads them), and until every status says `Propagation=True` (a pull member's per-cluster status is `WaitingForAgent` until its agent reports, so this includes the agent's report); then objects are created one at a time as in scenario 3, with the latency per member from the create response at fedhub to the object's appearance in that member's watch. The numbers are measured, not held to a target.\n\n")
 	b.WriteString("## Latest run\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", r.Date)
 	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %s\n", r.CPUs, r.CPUModel, r.GoVersion)
-	fmt.Fprintf(&b, "- M = %d members, N = %d %s objects, %d propagation workers per type", r.Members, r.Objects, r.Kind, r.Workers)
-	if len(r.FedhubFlags) > 0 {
-		fmt.Fprintf(&b, ", fedhub flags `%s`", strings.Join(r.FedhubFlags, " "))
+	if slices.ContainsFunc(r.Scenarios, func(name string) bool { return name != pullScenario }) {
+		fmt.Fprintf(&b, "- M = %d members, N = %d %s objects, %d propagation workers per type", r.Members, r.Objects, r.Kind, r.Workers)
+		if len(r.FedhubFlags) > 0 {
+			fmt.Fprintf(&b, ", fedhub flags `%s`", strings.Join(r.FedhubFlags, " "))
+		}
+		b.WriteString("\n")
 	}
-	b.WriteString("\n\n")
+	if p := r.Pull; p != nil {
+		fmt.Fprintf(&b, "- Scenario 9: %d members (%s push, %s pull), N_pull = %d %s objects, %d paced objects at %.0f /s", p.Members, p.PushMember, p.PullMember,
+			p.Objects, r.Kind, p.PacedObjects, p.PacedRate)
+		if len(r.FedhubFlags) > 0 {
+			fmt.Fprintf(&b, ", fedhub flags `%s`", strings.Join(r.FedhubFlags, " "))
+		}
+		if len(p.AgentFlags) > 0 {
+			fmt.Fprintf(&b, ", fedhub-agent flags `%s`", strings.Join(p.AgentFlags, " "))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Scenarios) < len(allScenarios) {
+		fmt.Fprintf(&b, "- Scenarios run: %s (not a full run)\n", strings.Join(r.Scenarios, ", "))
+	}
+	b.WriteString("\n")
 	b.WriteString(table)
 	b.WriteString(r.cpuSummary())
 	if plotPath != "" {

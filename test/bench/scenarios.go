@@ -308,9 +308,26 @@ func (b *bench) membersHold(ctx context.Context, n int) bool {
 // pacedLatency creates objects one at a time at a low rate and measures,
 // per member, from the create response to the object's appearance there.
 func (b *bench) pacedLatency(ctx context.Context, r *Results) error {
-	watches, err := b.memberWatches(ctx)
+	perMember, err := b.pacedPerMember(ctx)
 	if err != nil {
 		return err
+	}
+	for _, latencies := range perMember {
+		b.latencies = append(b.latencies, latencies...)
+	}
+	sort.Slice(b.latencies, func(i, j int) bool { return b.latencies[i] < b.latencies[j] })
+	r.PacedP50Ms, r.PacedP90Ms = percentile(b.latencies, 50), percentile(b.latencies, 90)
+	r.PacedP99Ms, r.PacedMaxMs = percentile(b.latencies, 99), percentile(b.latencies, 100)
+	return nil
+}
+
+// pacedPerMember creates -paced-objects objects one at a time at
+// -paced-rate and returns, per member, the sorted latencies from each
+// create response at fedhub to the object's appearance in that member's watch.
+func (b *bench) pacedPerMember(ctx context.Context) ([][]time.Duration, error) {
+	watches, err := b.memberWatches(ctx)
+	if err != nil {
+		return nil, err
 	}
 	defer stopAll(watches)
 	interval := time.Duration(float64(time.Second) / b.o.pacedRate)
@@ -320,7 +337,7 @@ func (b *bench) pacedLatency(ctx context.Context, r *Results) error {
 	for i := range b.o.pacedCount {
 		name := fmt.Sprintf("paced-%04d", i)
 		if _, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Create(ctx, b.kind.federatedObject(namespace, name, 1), metav1.CreateOptions{}); err != nil {
-			return err
+			return nil, err
 		}
 		created[name] = time.Now()
 		b.paced = append(b.paced, name)
@@ -337,18 +354,17 @@ func (b *bench) pacedLatency(ctx context.Context, r *Results) error {
 		return true
 	}, sources(watches)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, w := range watches {
+	perMember := make([][]time.Duration, len(watches))
+	for i, w := range watches {
 		for _, name := range b.paced {
 			seen, _ := w.seenAt(name)
-			b.latencies = append(b.latencies, seen.Sub(created[name]))
+			perMember[i] = append(perMember[i], seen.Sub(created[name]))
 		}
+		sort.Slice(perMember[i], func(a, c int) bool { return perMember[i][a] < perMember[i][c] })
 	}
-	sort.Slice(b.latencies, func(i, j int) bool { return b.latencies[i] < b.latencies[j] })
-	r.PacedP50Ms, r.PacedP90Ms = percentile(b.latencies, 50), percentile(b.latencies, 90)
-	r.PacedP99Ms, r.PacedMaxMs = percentile(b.latencies, 99), percentile(b.latencies, 100)
-	return nil
+	return perMember, nil
 }
 
 func percentile(sorted []time.Duration, p float64) float64 {

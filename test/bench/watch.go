@@ -178,6 +178,39 @@ func (w *objectWatch) seenAt(name string) (time.Time, bool) {
 	return at, ok
 }
 
+// lastSeenAt is when the last of names was first seen; false while one has not been.
+func (w *objectWatch) lastSeenAt(names []string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last time.Time
+	for _, name := range names {
+		at, ok := w.firstSeen[name]
+		if !ok {
+			return time.Time{}, false
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last, true
+}
+
+// seenSince counts the objects first seen after start, and says when the last of them was.
+func (w *objectWatch) seenSince(start time.Time) (int, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, last := 0, time.Time{}
+	for _, at := range w.firstSeen {
+		if at.After(start) {
+			n++
+			if at.After(last) {
+				last = at
+			}
+		}
+	}
+	return n, last
+}
+
 // writeCount is the number of writes seen so far.
 func (w *objectWatch) writeCount() int {
 	w.mu.Lock()
@@ -194,20 +227,23 @@ type propagationWatch struct {
 	notifier
 	mu         sync.Mutex
 	propagated map[string]bool
-	cancel     context.CancelFunc
+	// propagatedAt is when each object was first seen saying so.
+	propagatedAt map[string]time.Time
+	cancel       context.CancelFunc
 }
 
 func watchPropagation(ctx context.Context, client dynamic.Interface, resource schema.GroupVersionResource, namespace string) (*propagationWatch, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &propagationWatch{notifier: newNotifier(), propagated: map[string]bool{}, cancel: cancel}
+	w := &propagationWatch{notifier: newNotifier(), propagated: map[string]bool{}, propagatedAt: map[string]time.Time{}, cancel: cancel}
 	resources := client.Resource(resource).Namespace(namespace)
 	list, err := resources.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		cancel()
 		return nil, err
 	}
+	now := time.Now()
 	for i := range list.Items {
-		w.propagated[list.Items[i].GetName()] = propagated(&list.Items[i])
+		w.set(&list.Items[i], now)
 	}
 	if err := follow(ctx, list.GetResourceVersion(), func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
 		return resources.Watch(ctx, options)
@@ -218,7 +254,7 @@ func watchPropagation(ctx context.Context, client dynamic.Interface, resource sc
 	return w, nil
 }
 
-func (w *propagationWatch) record(event watch.Event, _ time.Time) {
+func (w *propagationWatch) record(event watch.Event, at time.Time) {
 	obj, ok := event.Object.(*unstructured.Unstructured)
 	if !ok {
 		return
@@ -226,11 +262,40 @@ func (w *propagationWatch) record(event watch.Event, _ time.Time) {
 	w.mu.Lock()
 	if event.Type == watch.Deleted {
 		delete(w.propagated, obj.GetName())
+		delete(w.propagatedAt, obj.GetName())
 	} else {
-		w.propagated[obj.GetName()] = propagated(obj)
+		w.set(obj, at)
 	}
 	w.mu.Unlock()
 	w.notify()
+}
+
+// set records what obj's status says, seen at at; the caller holds mu or
+// owns w alone.
+func (w *propagationWatch) set(obj *unstructured.Unstructured, at time.Time) {
+	ok := propagated(obj)
+	w.propagated[obj.GetName()] = ok
+	if _, seen := w.propagatedAt[obj.GetName()]; ok && !seen {
+		w.propagatedAt[obj.GetName()] = at
+	}
+}
+
+// lastPropagatedAt is when the last of names was first seen saying its
+// generation is propagated; false while one has not yet.
+func (w *propagationWatch) lastPropagatedAt(names []string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last time.Time
+	for _, name := range names {
+		at, ok := w.propagatedAt[name]
+		if !ok {
+			return time.Time{}, false
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last, true
 }
 
 // count is how many objects say their generation is propagated.
