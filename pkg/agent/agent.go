@@ -106,7 +106,7 @@ func Run(ctx context.Context, o *Options) error {
 		cluster: o.ClusterName, duration: o.LeaseDuration,
 		registrations: hub.AgentV1alpha1().ClusterRegistrations(o.FederationNamespace),
 		lister:        registration.lister,
-		member:        clusterInfo{discovery: memberDiscovery, metadata: memberMetadata},
+		member:        clusterInfo{discovery: memberDiscovery, metadata: memberMetadata, rest: memberDiscovery.RESTClient()},
 		now:           time.Now,
 	}
 	go func() { leaseEnded <- l.run(ctx) }()

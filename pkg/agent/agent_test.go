@@ -131,12 +131,14 @@ func TestTopologyOf(t *testing.T) {
 
 // fakeMemberInfo answers with its fields; an error field fails that read.
 type fakeMemberInfo struct {
+	unhealthy  error
 	version    string
 	versionErr error
 	nodes      []map[string]string
 	nodesErr   error
 }
 
+func (f *fakeMemberInfo) Healthy(context.Context) error           { return f.unhealthy }
 func (f *fakeMemberInfo) Version(context.Context) (string, error) { return f.version, f.versionErr }
 func (f *fakeMemberInfo) NodeLabels(context.Context) ([]map[string]string, error) {
 	return f.nodes, f.nodesErr
@@ -203,6 +205,31 @@ func TestLeaseRenew(t *testing.T) {
 	status = stored(t, hub)
 	if status.KubernetesVersion != "v1.38.0" || !slices.Equal(status.Zones, []string{"eu-1a", "eu-1b"}) || ptr.Deref(status.Region, "") != "eu-1" {
 		t.Errorf("after a minute: %+v, want the new version and the zones and region read before", status)
+	}
+}
+
+// TestLeaseLapsesWhileTheMemberIsDown: while the member's API server does
+// not answer /healthz the lease is not renewed (so fedhub reports the
+// cluster Offline, as for a push member that does not answer); it is
+// renewed again once the member answers.
+func TestLeaseLapsesWhileTheMemberIsDown(t *testing.T) {
+	hub := fake.NewSimpleClientset(registration())
+	member := &fakeMemberInfo{version: "v1.37.2", unhealthy: errors.New("connection refused")}
+	clock := now
+	l := newTestLease(hub, member, &clock)
+	if err := l.renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if status := stored(t, hub); status.RenewTime != nil {
+		t.Errorf("renewed while the member is down: %+v", status)
+	}
+	member.unhealthy = nil
+	clock = now.Add(10 * time.Second)
+	if err := l.renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if status := stored(t, hub); status.RenewTime == nil || !status.RenewTime.Time.Equal(clock) {
+		t.Errorf("not renewed once the member answers: %+v", status)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
@@ -53,6 +54,8 @@ var errRevoked = errors.New("the host refuses the agent's identity (revoked, or 
 
 // MemberInfo is what the lease reports about the member.
 type MemberInfo interface {
+	// Healthy says whether the member's API server answers /healthz with ok.
+	Healthy(ctx context.Context) error
 	// Version is the member API server's gitVersion.
 	Version(ctx context.Context) (string, error)
 	// NodeLabels are the labels of the member's nodes.
@@ -108,6 +111,13 @@ func (l *lease) run(ctx context.Context) error {
 // renewal, except the host's refusals, which end the agent when they last.
 func (l *lease) renew(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
+	// The lease says the cluster is usable, as a push member's probe does:
+	// while the member's API server does not answer, it is not renewed and
+	// lapses, so fedhub reports the cluster Offline and its objects wait.
+	if err := l.member.Healthy(ctx); err != nil {
+		logger.Info("Not renewing the lease: the member's API server is not healthy", "err", err.Error())
+		return nil
+	}
 	l.refreshMemberInfo(ctx)
 	err := l.write(ctx)
 	switch {
@@ -231,9 +241,34 @@ var nodesResource = schema.GroupVersionResource{Version: "v1", Resource: "nodes"
 type clusterInfo struct {
 	discovery discovery.ServerVersionInterface
 	metadata  metadata.Interface
+	// rest reaches the member's /healthz.
+	rest rest.Interface
 }
 
 var _ MemberInfo = clusterInfo{}
+
+// healthTimeout bounds a health read, KubeFed's probe timeout.
+const healthTimeout = 3 * time.Second
+
+func (c clusterInfo) Healthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	body, err := c.rest.Get().AbsPath("/healthz").Do(ctx).Raw()
+	if err != nil {
+		return err
+	}
+	if string(body) != "ok" {
+		return fmt.Errorf("/healthz answered %q", truncated(string(body)))
+	}
+	return nil
+}
+
+func truncated(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
 
 func (c clusterInfo) Version(context.Context) (string, error) {
 	v, err := c.discovery.ServerVersion()
