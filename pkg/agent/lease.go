@@ -21,10 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,6 +35,7 @@ import (
 	agentclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1"
 	agentlisters "github.com/fedhub/fedhub/generated/listers/agent/v1alpha1"
 	"github.com/fedhub/fedhub/pkg/agent/identity"
+	"github.com/fedhub/fedhub/pkg/member"
 )
 
 const (
@@ -198,41 +197,10 @@ func (l *lease) refreshMemberInfo(ctx context.Context) {
 	}
 }
 
-// topologyOf collects the zones and the region of a member from its nodes'
-// labels (the legacy failure-domain labels when the topology ones are
-// missing), as fedhub does for push members. A member spanning regions
-// reports the one most nodes are in.
+// topologyOf is the member's topology as its nodes' labels tell it.
 func topologyOf(nodeLabels []map[string]string) *topology {
-	zones := map[string]bool{}
-	regions := map[string]int{}
-	for _, labels := range nodeLabels {
-		if zone := labelOf(labels, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone); zone != "" {
-			zones[zone] = true
-		}
-		if region := labelOf(labels, corev1.LabelTopologyRegion, corev1.LabelFailureDomainBetaRegion); region != "" {
-			regions[region]++
-		}
-	}
-	t := &topology{}
-	for zone := range zones {
-		t.zones = append(t.zones, zone)
-	}
-	sort.Strings(t.zones)
-	for region, count := range regions {
-		if count > regions[t.region] || (count == regions[t.region] && region < t.region) {
-			t.region = region
-		}
-	}
-	return t
-}
-
-func labelOf(labels map[string]string, keys ...string) string {
-	for _, key := range keys {
-		if value := labels[key]; value != "" {
-			return value
-		}
-	}
-	return ""
+	t := member.TopologyOf(nodeLabels)
+	return &topology{zones: t.Zones, region: t.Region}
 }
 
 var nodesResource = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}

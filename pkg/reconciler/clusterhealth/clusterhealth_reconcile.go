@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/member"
 	"github.com/fedhub/fedhub/pkg/reconciler"
 )
 
@@ -243,38 +244,8 @@ func withoutTimes(status corev1beta1.KubeFedClusterStatus) corev1beta1.KubeFedCl
 	return out
 }
 
-// topologyOf collects the zones and the region of a member from its nodes'
-// labels (the legacy failure-domain labels when the topology ones are
-// missing). A member spanning regions reports the one most nodes are in.
+// topologyOf is the member's topology as its nodes' labels tell it.
 func topologyOf(nodeLabels []map[string]string) *topology {
-	zones := map[string]bool{}
-	regions := map[string]int{}
-	for _, labels := range nodeLabels {
-		if zone := labelOf(labels, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone); zone != "" {
-			zones[zone] = true
-		}
-		if region := labelOf(labels, corev1.LabelTopologyRegion, corev1.LabelFailureDomainBetaRegion); region != "" {
-			regions[region]++
-		}
-	}
-	t := &topology{}
-	for zone := range zones {
-		t.zones = append(t.zones, zone)
-	}
-	sort.Strings(t.zones)
-	for region, count := range regions {
-		if count > regions[t.region] || (count == regions[t.region] && region < t.region) {
-			t.region = region
-		}
-	}
-	return t
-}
-
-func labelOf(labels map[string]string, keys ...string) string {
-	for _, key := range keys {
-		if value := labels[key]; value != "" {
-			return value
-		}
-	}
-	return ""
+	t := member.TopologyOf(nodeLabels)
+	return &topology{zones: t.Zones, region: t.Region}
 }
