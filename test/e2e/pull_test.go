@@ -191,6 +191,14 @@ func (p *pullFederation) registration(t *testing.T) {
 			_, err := bootstrap.fedhub.AgentV1alpha1().ClusterRegistrations(federationNamespace).CreateToken(ctx, name, tokenRequest, metav1.CreateOptions{})
 			return err
 		}},
+		{"create clusterregistrations/member-2/token (another, approved cluster)", http.StatusForbidden, func() error {
+			_, err := bootstrap.fedhub.AgentV1alpha1().ClusterRegistrations(federationNamespace).CreateToken(ctx, "member-2", tokenRequest, metav1.CreateOptions{})
+			return err
+		}},
+		{"get clusterregistrations/member-2", http.StatusForbidden, func() error {
+			_, err := bootstrap.fedhub.AgentV1alpha1().ClusterRegistrations(federationNamespace).Get(ctx, "member-2", metav1.GetOptions{})
+			return err
+		}},
 		{"patch clusterregistrations/" + name + " spec.approved", http.StatusForbidden, func() error {
 			_, err := bootstrap.fedhub.AgentV1alpha1().ClusterRegistrations(federationNamespace).Patch(ctx, name, types.MergePatchType,
 				[]byte(`{"spec":{"approved":true}}`), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
@@ -466,6 +474,10 @@ func (p *pullFederation) scoping(t *testing.T) {
 		}},
 		{"update clusterregistrations/member-1/status", http.StatusForbidden, func() error {
 			_, err := registrations.UpdateStatus(ctx, registration("member-1"), metav1.UpdateOptions{DryRun: dryRun})
+			return err
+		}},
+		{"create clusterregistrations/member-1/token", http.StatusForbidden, func() error {
+			_, err := registrations.CreateToken(ctx, "member-1", &agentv1alpha1.AgentToken{Spec: agentv1alpha1.AgentTokenSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
 			return err
 		}},
 		{"update its own clusterregistrations/member-2 (spec)", http.StatusForbidden, func() error {
