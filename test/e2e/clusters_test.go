@@ -471,7 +471,7 @@ func TestKubectlPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubectl fedhub join --help: %v\n%s", err, out)
 	}
-	for _, want := range []string{"kubectl fedhub join NAME --cluster-context CONTEXT", "--error-on-existing", "--host-cluster-context", "--kubefed-namespace"} {
+	for _, want := range []string{"kubectl fedhub join NAME [--cluster-context CONTEXT | --mode pull]", "--error-on-existing", "--host-cluster-context", "--kubefed-namespace"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the plugin's help lacks %q:\n%s", want, out)
 		}
