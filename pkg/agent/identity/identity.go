@@ -60,9 +60,10 @@ const (
 	// retryMin and retryMax bound the backoff of failed requests.
 	retryMin = time.Second
 	retryMax = 30 * time.Second
-	// hubQPS and hubBurst bound the agent's requests to the host.
-	hubQPS   = 50
-	hubBurst = 100
+	// hubQPS and hubBurst bound the agent's requests to the host: one
+	// status write per Work it applies, and the lease.
+	hubQPS   = 100
+	hubBurst = 200
 )
 
 // Options say whose identity to obtain and where to keep it.
