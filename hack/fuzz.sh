@@ -21,6 +21,7 @@ targets=(
   "./pkg/reconciler/propagation FuzzManagerTypeConfigs 50000x"
   "./pkg/reconciler/scheduling FuzzSchedulingSync 30000x"
   "./pkg/reconciler/clusterhealth FuzzClusterHealthProbe 15000x"
+  "./pkg/agent/work FuzzReconcile 20000x"
 )
 for target in "${targets[@]}"; do
   read -r package name budget <<<"${target}"

@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	fedlisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
 )
@@ -224,4 +225,25 @@ func (fx *propagationFixture) add(t *testing.T, fed *unstructured.Unstructured) 
 	if err := fx.fedCache.Add(fed); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// addPullMember adds member-4, a ready pull member, whose Work of fed is in
+// an in-memory store with memberJSON, whatever it holds, as the agent's
+// excerpt of the member object (none for an empty input).
+func (fx *propagationFixture) addPullMember(t *testing.T, fed *unstructured.Unstructured, memberJSON []byte) *memoryWorks {
+	t.Helper()
+	c := fx.controller
+	_ = fx.clusterCache.Add(&corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Name: "member-4", Namespace: "kube-federation-system"},
+		Spec:   corev1beta1.KubeFedClusterSpec{Mode: corev1beta1.ClusterModePull},
+		Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}})
+	store := &memoryWorks{works: map[string]*agentv1alpha1.Work{}}
+	c.pull = &pullDeliverer{works: store, federated: c.federated, target: c.target, namespaced: c.namespaced, adopt: c.settings, reportStatus: true}
+	if len(memberJSON) > 0 {
+		name := WorkName("member-4", c.federated.Resource, fed.GetNamespace(), fed.GetName())
+		work := &agentv1alpha1.Work{ObjectMeta: metav1.ObjectMeta{Name: name, Generation: 1},
+			Spec:   agentv1alpha1.WorkSpec{ClusterName: "member-4", Manifest: runtime.RawExtension{Raw: memberJSON}},
+			Status: agentv1alpha1.WorkStatus{ObservedGeneration: 1, Member: &runtime.RawExtension{Raw: memberJSON}}}
+		store.works[name] = work
+	}
+	return store
 }

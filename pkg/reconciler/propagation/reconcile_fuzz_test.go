@@ -32,7 +32,9 @@ import (
 // fuzzed JSON (any value: an object is the federated object without its
 // metadata, anything else its spec) against three members: member-1 holds
 // an object of fuzzed content (none for an empty input), member-2 none, and
-// member-3 is not ready. Flags choose deletion, finalizer, orphaning, status
+// member-3 is not ready; member-4 is a pull member whose Work of the object
+// carries the fuzzed member content as its manifest and as the agent's
+// excerpt of the member object. Flags choose deletion, finalizer, orphaning, status
 // collection, adoption, how namespaces are federated and whether member-1's
 // object is in its cache. Neither the reconcile nor the report of a panic
 // may panic, and neither may change the federated object's spec. The
@@ -43,6 +45,10 @@ func FuzzPropagationReconcile(f *testing.F) {
 	f.Add([]byte(`{"spec":{"placement":{"clusters":[{"name":"member-1"},{"name":"member-2"},{"name":"member-3"}]},`+
 		`"template":{"spec":{"replicas":3}},"overrides":[{"clusterName":"member-1","clusterOverrides":[{"path":"/spec/replicas","value":2}]}]}}`),
 		[]byte(`{"spec":{"replicas":2},"status":{"observedGeneration":2,"readyReplicas":2}}`), uint8(0), uint8(withFinalizer|withStatusCollection), "")
+	f.Add([]byte(`{"spec":{"placement":{"clusters":[{"name":"member-4"}]},"template":{"spec":{"replicas":3}}}}`),
+		[]byte(`{"metadata":{"generation":"two"},"status":[1,2]}`), uint8(0), uint8(withFinalizer), "")
+	f.Add([]byte(`{"spec":{"placement":{"clusterSelector":{}},"template":{"spec":{"replicas":3}}}}`),
+		[]byte(`null`), uint8(7), uint8(withFinalizer|withDeleting|withOrphan), `{"propagationPolicy":"Orphan"}`)
 	f.Fuzz(func(t *testing.T, federatedJSON, memberJSON []byte, targetIndex, flags uint8, deleteOption string) {
 		target := fixtureTargets[int(targetIndex)%len(fixtureTargets)]
 		fx := newPropagationFixture(t, target, flags)
@@ -50,6 +56,7 @@ func FuzzPropagationReconcile(f *testing.F) {
 		if len(memberJSON) > 0 {
 			fx.memberObject(t, reconcilertest.ObjectContent(memberJSON), flags&withUncachedMember != 0)
 		}
+		fx.addPullMember(t, fed, memberJSON)
 		fx.add(t, fed)
 		key, err := cache.MetaNamespaceKeyFunc(fed)
 		if err != nil {
