@@ -35,7 +35,7 @@ const (
 )
 
 func newJoinCommand(o *GlobalOptions) *cobra.Command {
-	var clusterContext, secretName, mode, bootstrapKubeconfig string
+	var clusterContext, secretName, mode, bootstrapKubeconfig, agentManifests, agentImage string
 	var clusterAdmin, errorOnExisting, autoApprove bool
 	var ttl time.Duration
 	cmd := &cobra.Command{
@@ -52,9 +52,16 @@ func newJoinCommand(o *GlobalOptions) *cobra.Command {
 			"creates a bootstrap token (as 'token create' does), writes it as a kubeconfig for fedhub-agent " +
 			"and prints the fedhub-agent command to run beside the member. The agent registers the cluster; " +
 			"once the registration is approved (--auto-approve, or 'approve NAME') fedhub creates the " +
-			"KubeFedCluster NAME with spec.mode Pull.",
+			"KubeFedCluster NAME with spec.mode Pull. With --agent-manifests FILE it also writes the objects " +
+			"that run the agent in the member as a Deployment (to apply there with kubectl apply -f FILE): " +
+			"its namespace, ServiceAccount and ClusterRole with the least rights propagation needs for the " +
+			"types enabled now, a Secret with the bootstrap kubeconfig and a PersistentVolumeClaim for its " +
+			"identity.",
 		Example: "  " + o.CommandName + " join cluster2 --cluster-context cluster2 --host-cluster-context cluster1\n" +
-			"  " + o.CommandName + " join cluster3 --mode pull --auto-approve",
+			"  " + o.CommandName + " join cluster3 --mode pull --auto-approve\n" +
+			"  " + o.CommandName + " join cluster4 --mode pull --auto-approve --agent-manifests cluster4-agent.yaml \\\n" +
+			"      --agent-image registry.example.com/fedhub-agent:v1\n" +
+			"  kubectl --context cluster4 apply -f cluster4-agent.yaml",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -65,9 +72,13 @@ func newJoinCommand(o *GlobalOptions) *cobra.Command {
 						return fmt.Errorf("--%s is for --mode push: a pull cluster's credentials stay with its agent", flag)
 					}
 				}
-				return o.joinPull(cmd, name, bootstrapKubeconfig, autoApprove, ttl)
+				if cmd.Flags().Changed("agent-image") && agentManifests == "" {
+					return fmt.Errorf("--agent-image is for --agent-manifests")
+				}
+				return o.joinPull(cmd, pullJoin{name: name, kubeconfig: bootstrapKubeconfig, autoApprove: autoApprove, ttl: ttl,
+					agentManifests: agentManifests, agentImage: agentImage})
 			case modePush:
-				for _, flag := range []string{"bootstrap-kubeconfig", "auto-approve", "ttl"} {
+				for _, flag := range []string{"bootstrap-kubeconfig", "auto-approve", "ttl", "agent-manifests", "agent-image"} {
 					if cmd.Flags().Changed(flag) {
 						return fmt.Errorf("--%s is for --mode pull", flag)
 					}
@@ -105,34 +116,56 @@ func newJoinCommand(o *GlobalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&bootstrapKubeconfig, "bootstrap-kubeconfig", "", "With --mode pull: where the agent's bootstrap kubeconfig is written; by default NAME-bootstrap.kubeconfig.")
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "With --mode pull: approve the cluster's registration at once.")
 	cmd.Flags().DurationVar(&ttl, "ttl", join.DefaultBootstrapTTL, "With --mode pull: how long the bootstrap token is valid (10m at least); the agent must register within it.")
+	cmd.Flags().StringVar(&agentManifests, "agent-manifests", "", "With --mode pull: also write to this file (mode 0600: it holds the bootstrap token) the manifests that run fedhub-agent in the member as a Deployment, to apply there with kubectl apply -f.")
+	cmd.Flags().StringVar(&agentImage, "agent-image", join.DefaultAgentImage, "With --agent-manifests: the fedhub-agent image (the default is a placeholder: this project publishes no image).")
 	return cmd
+}
+
+// pullJoin is what join --mode pull was asked for.
+type pullJoin struct {
+	name, kubeconfig           string
+	autoApprove                bool
+	ttl                        time.Duration
+	agentManifests, agentImage string
 }
 
 // joinPull writes the bootstrap kubeconfig of a pull cluster's agent and
 // prints how to run the agent.
-func (o *GlobalOptions) joinPull(cmd *cobra.Command, name, kubeconfig string, autoApprove bool, ttl time.Duration) error {
+func (o *GlobalOptions) joinPull(cmd *cobra.Command, p pullJoin) error {
+	name, kubeconfig := p.name, p.kubeconfig
 	if kubeconfig == "" {
 		kubeconfig = name + "-bootstrap.kubeconfig"
 	}
 	if absolute, err := filepath.Abs(kubeconfig); err == nil {
 		kubeconfig = absolute
 	}
+	manifests := p.agentManifests
+	if manifests != "" {
+		if absolute, err := filepath.Abs(manifests); err == nil {
+			manifests = absolute
+		}
+	}
 	host, err := o.Host()
 	if err != nil {
 		return err
 	}
 	_, err = join.JoinPull(cmd.Context(), join.PullJoinOptions{
-		TokenOptions: join.TokenOptions{ClusterName: name, TTL: ttl, AutoApprove: autoApprove,
+		TokenOptions: join.TokenOptions{ClusterName: name, TTL: p.ttl, AutoApprove: p.autoApprove,
 			Host: host.Kube, DryRun: o.DryRun, Progress: o.Out},
 		FederationNamespace: o.FederationNamespace, HostConfig: host.Config, Federation: host.Fedhub,
-		KubeconfigPath: kubeconfig,
+		KubeconfigPath: kubeconfig, AgentManifestsPath: manifests, AgentImage: p.agentImage,
 	})
 	if err != nil {
 		return err
 	}
-	o.printf("run beside %s, with a kubeconfig of %s's administrator:", name, name)
-	o.printf("  %s", strings.Join(AgentCommand(name, kubeconfig, "MEMBER.kubeconfig", "/var/lib/fedhub-agent/"+name, o.FederationNamespace), " "))
-	if !autoApprove {
+	if manifests != "" {
+		o.printf("apply in %s, as its administrator (the agent's pod must reach the host at %s):", name, host.Config.Host)
+		o.printf("  kubectl --context %s apply -f %s", name, manifests)
+	} else {
+		o.printf("run beside %s, with a kubeconfig of %s's administrator:", name, name)
+		o.printf("  %s", strings.Join(AgentCommand(name, kubeconfig, "MEMBER.kubeconfig", "/var/lib/fedhub-agent/"+name, o.FederationNamespace), " "))
+	}
+	if !p.autoApprove {
 		o.printf("then approve its registration: %s approve %s", o.CommandName, name)
 	}
 	o.printf("'kubectl get kubefedclusters -n %s' shows %s once it is approved and its agent reports", o.FederationNamespace, name)

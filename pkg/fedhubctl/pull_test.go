@@ -37,6 +37,10 @@ func TestJoinModeFlags(t *testing.T) {
 		{[]string{"join", "member-2", "--auto-approve"}, "--auto-approve is for --mode pull"},
 		{[]string{"join", "member-2", "--mode", "pull", "--bootstrap-kubeconfig", "f"}, "kubeconfig"},
 		{[]string{"join", "member-2", "--mode", "sideways"}, `--mode "sideways": want push or pull`},
+		{[]string{"join", "member-2", "--agent-manifests", "f"}, "--agent-manifests is for --mode pull"},
+		{[]string{"join", "member-2", "--agent-image", "i"}, "--agent-image is for --mode pull"},
+		{[]string{"join", "member-2", "--mode", "pull", "--agent-image", "i"}, "--agent-image is for --agent-manifests"},
+		{[]string{"join", "member-2", "--mode", "pull", "--agent-manifests", "f"}, "kubeconfig"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

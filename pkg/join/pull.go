@@ -25,6 +25,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -180,6 +181,11 @@ type PullJoinOptions struct {
 	Federation clientset.Interface
 	// KubeconfigPath is where the bootstrap kubeconfig is written (mode 0600).
 	KubeconfigPath string
+	// AgentManifestsPath, when set, is where the member-side manifests of the
+	// agent (AgentManifests, holding the bootstrap kubeconfig) are written
+	// (mode 0600), with AgentImage (DefaultAgentImage when empty).
+	AgentManifestsPath string
+	AgentImage         string
 }
 
 // JoinPull prepares a pull cluster: a bootstrap token (CreateBootstrapToken)
@@ -197,6 +203,18 @@ func JoinPull(ctx context.Context, o PullJoinOptions) (*BootstrapToken, error) {
 	case err != nil && !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("fedhub: %w", err)
 	}
+	j := &journal{progress: o.Progress, dryRun: o.DryRun}
+	var rules []rbacv1.PolicyRule
+	if o.AgentManifestsPath != "" {
+		// The agent's rights in the member are those push join grants
+		// fedhub: the least propagation needs, for the types enabled now.
+		if rules, err = ReconcilerRules(ctx, o.Federation, o.FederationNamespace); err != nil {
+			return nil, fmt.Errorf("fedhub: reading the federated types: %w", err)
+		}
+		if len(rules) == len(baseRules) {
+			j.printf("warning: no federated types are enabled yet, so the agent's ClusterRole lets it manage no objects; write the manifests again once they are")
+		}
+	}
 	token, err := CreateBootstrapToken(ctx, o.TokenOptions)
 	if err != nil {
 		return nil, err
@@ -205,15 +223,35 @@ func JoinPull(ctx context.Context, o PullJoinOptions) (*BootstrapToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{progress: o.Progress, dryRun: o.DryRun}
 	if o.DryRun {
 		j.printf("bootstrap kubeconfig %s not written", o.KubeconfigPath)
+		if o.AgentManifestsPath != "" {
+			j.printf("agent manifests %s not written", o.AgentManifestsPath)
+		}
 		return token, nil
 	}
 	if err := clientcmd.WriteToFile(*kubeconfig, o.KubeconfigPath); err != nil {
 		return nil, err
 	}
 	j.printf("bootstrap kubeconfig written to %s", o.KubeconfigPath)
+	if o.AgentManifestsPath == "" {
+		return token, nil
+	}
+	serialized, err := clientcmd.Write(*kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := AgentManifests(AgentManifestOptions{
+		ClusterName: o.ClusterName, FederationNamespace: o.FederationNamespace, Image: o.AgentImage,
+		Rules: rules, BootstrapKubeconfig: serialized, TokenExpires: token.Expires,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent manifests: %w", err)
+	}
+	if err := writePrivate(o.AgentManifestsPath, manifests); err != nil {
+		return nil, fmt.Errorf("agent manifests: %w", err)
+	}
+	j.printf("agent manifests for %s written to %s", o.ClusterName, o.AgentManifestsPath)
 	return token, nil
 }
 
