@@ -85,6 +85,7 @@ func TestPull(t *testing.T) {
 	p := startPullFederation(t)
 
 	t.Run("registration: a bootstrap token registers its own cluster only, and gets an identity once approved", p.registration)
+	t.Run("agent manifests: join --mode pull --agent-manifests writes objects the member accepts", p.agentManifests)
 	rolledOut := t.Run("rollout: a FederatedDeployment is ready on the push and the pull member", p.rollout)
 	t.Run("no credential for the pull member is stored in the host or served by fedhub", p.noCredential)
 	t.Run("scoping: the agent's identity reaches its own cluster's Works only", p.scoping)
@@ -284,6 +285,84 @@ func (p *pullFederation) registration(t *testing.T) {
 		_, clusterErr := p.f.Client.CoreV1beta1().KubeFedClusters(federationNamespace).Get(ctx, name, metav1.GetOptions{})
 		return describeCode(regErr) + " " + describeCode(clusterErr), apierrors.IsNotFound(regErr) && apierrors.IsNotFound(clusterErr)
 	}, "")
+}
+
+// agentManifests: case 1b. fedhubctl join --mode pull --agent-manifests
+// writes the objects that run fedhub-agent in a member as a Deployment; a
+// server-side dry run in member-1 (decoding, strict field validation,
+// defaulting, admission, Pod Security) accepts every one, and nothing but
+// their namespace is created: no agent runs.
+func (p *pullFederation) agentManifests(t *testing.T) {
+	const name = "member-y"
+	dir := t.TempDir()
+	manifests, bootstrap := filepath.Join(dir, name+"-agent.yaml"), filepath.Join(dir, name+"-bootstrap.kubeconfig")
+	t.Cleanup(func() {
+		// No registration was made, so unjoin has nothing to find: the
+		// bootstrap ServiceAccount is what join left in the host.
+		if _, errOut, err := kubectlAs(p.host, "delete", "serviceaccount", join.BootstrapAccount(name), "-n", "fedhub-agents", "--ignore-not-found"); err != nil {
+			t.Errorf("deleting the bootstrap ServiceAccount of %s: %v\n%s", name, err, errOut)
+		}
+		if _, errOut, err := kubectlAs(p.members, "--context", "member-1", "delete", "namespace", join.AgentMemberNamespace, "--ignore-not-found", "--wait=false"); err != nil {
+			t.Errorf("deleting member-1's namespace %s: %v\n%s", join.AgentMemberNamespace, err, errOut)
+		}
+	})
+	out := mustFedhubctl(t, p.members, "join", name, "--mode", "pull", "--bootstrap-kubeconfig", bootstrap,
+		"--agent-manifests", manifests, "--agent-image", "registry.example.com/fedhub-agent:e2e")
+	t.Logf("fedhubctl join %s --mode pull --agent-manifests:\n%s", name, out)
+	if want := "kubectl --context " + name + " apply -f " + manifests; !strings.Contains(out, want) {
+		t.Errorf("fedhubctl does not say %q", want)
+	}
+	info, err := os.Stat(manifests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("the agent manifests, which hold the bootstrap token, have mode %v, want 0600", info.Mode().Perm())
+	}
+	data, err := os.ReadFile(manifests)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A dry run cannot create objects in a namespace that does not exist
+	// (NamespaceLifecycle): the file's Namespace is applied for real, so its
+	// Pod Security labels also apply to the Deployment's dry run.
+	var namespace string
+	for _, document := range strings.Split(string(data), "\n---\n") {
+		if strings.Contains(document, "\nkind: Namespace\n") {
+			namespace = document
+		}
+	}
+	if namespace == "" {
+		t.Fatalf("the agent manifests hold no Namespace:\n%s", data)
+	}
+	if out, errOut, err := kubectlStdin(p.members, namespace, "--context", "member-1", "apply", "-f", "-"); err != nil {
+		t.Fatalf("kubectl apply of the agent's Namespace: %v\n%s%s", err, out, errOut)
+	}
+	out, errOut, err := kubectlAs(p.members, "--context", "member-1", "apply", "--dry-run=server", "--validate=strict", "-f", manifests)
+	if err != nil {
+		t.Fatalf("kubectl --context member-1 apply --dry-run=server --validate=strict -f %s: %v\n%s%s", manifests, err, out, errOut)
+	}
+	t.Logf("kubectl --context member-1 apply --dry-run=server --validate=strict:\n%s%s", out, errOut)
+	if strings.Contains(errOut, "PodSecurity") {
+		t.Errorf("the agent's pod does not meet the restricted Pod Security Standard its namespace enforces:\n%s", errOut)
+	}
+	for _, object := range []string{
+		"namespace/fedhub-agent",
+		"serviceaccount/fedhub-agent",
+		"clusterrole.rbac.authorization.k8s.io/fedhub-agent",
+		"clusterrolebinding.rbac.authorization.k8s.io/fedhub-agent",
+		"secret/fedhub-agent-bootstrap",
+		"persistentvolumeclaim/fedhub-agent-state",
+		"deployment.apps/fedhub-agent",
+	} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(object) + ` (created|configured|unchanged) \(server dry run\)$`).MatchString(out) {
+			t.Errorf("kubectl apply --dry-run=server did not accept %s:\n%s", object, out)
+		}
+	}
+	if _, errOut, err := kubectlAs(p.members, "--context", "member-1", "get", "deployment", "fedhub-agent", "-n", join.AgentMemberNamespace); err == nil || !strings.Contains(errOut, "NotFound") {
+		t.Errorf("the dry run created the Deployment fedhub-agent in member-1: %v %s", err, errOut)
+	}
 }
 
 // rollout: case 2.
