@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -174,6 +175,15 @@ func (c *Controller) deleteWorks(ctx context.Context, cluster string) error {
 	if err != nil {
 		return err
 	}
+	// In name order, so that a run does the same thing in the same order.
+	slices.SortFunc(objs, func(a, b any) int {
+		wa, _ := a.(*agentv1alpha1.Work)
+		wb, _ := b.(*agentv1alpha1.Work)
+		if wa == nil || wb == nil {
+			return 0
+		}
+		return strings.Compare(wa.Name, wb.Name)
+	})
 	works := c.fedhub.AgentV1alpha1().Works(c.namespace)
 	var errs []error
 	for _, obj := range objs {
