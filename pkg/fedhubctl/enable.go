@@ -179,11 +179,20 @@ func (o *GlobalOptions) updateMemberRole(ctx context.Context, cluster *corev1bet
 	}
 	ctx, cancel := context.WithTimeout(ctx, memberRoleTimeout)
 	defer cancel()
-	change, err := join.ExtendMemberRole(ctx, client, cluster.Name, target.Group, target.PluralName, o.DryRun)
+	extend := func() (join.MemberRoleChange, error) {
+		return join.ExtendMemberRole(ctx, client, cluster.Name, target.Group, target.PluralName, o.DryRun)
+	}
+	if cluster.IsPull() {
+		// The agent applies with its own member identity.
+		extend = func() (join.MemberRoleChange, error) {
+			return join.ExtendAgentRole(ctx, client, target.Group, target.PluralName, o.DryRun)
+		}
+	}
+	change, err := extend()
 	if err != nil {
 		return "", err
 	}
-	role := "ClusterRole " + join.Identity(cluster.Name)
+	role := "ClusterRole " + join.MemberRoleName(cluster.Name, cluster.IsPull())
 	switch change {
 	case join.RoleIsClusterAdmin:
 		return "the federation's identity is bound to cluster-admin; nothing to add", nil

@@ -91,10 +91,33 @@ const (
 // to grant itself rights. A member not joined by join, or whose identity is
 // bound to a role join did not create, is left alone with an error that says so.
 func ExtendMemberRole(ctx context.Context, member kubernetes.Interface, cluster, group, plural string, dryRun bool) (MemberRoleChange, error) {
-	identity := Identity(cluster)
+	return extendRole(ctx, member, Identity(cluster), "not joined by fedhubctl join", group, plural, dryRun)
+}
+
+// ExtendAgentRole does for a pull member what ExtendMemberRole does for a
+// push member: it extends the ClusterRole fedhub-agent of the agent's
+// manifests (join --mode pull --agent-manifests), with the caller's member
+// credentials.
+func ExtendAgentRole(ctx context.Context, member kubernetes.Interface, group, plural string, dryRun bool) (MemberRoleChange, error) {
+	return extendRole(ctx, member, AgentMemberName, "its agent does not run with the manifests of fedhubctl join --mode pull --agent-manifests", group, plural, dryRun)
+}
+
+// MemberRoleName is the member ClusterRole that holds the federation's
+// rights in a member: join's for a push member, the agent's for a pull member.
+func MemberRoleName(cluster string, pull bool) string {
+	if pull {
+		return AgentMemberName
+	}
+	return Identity(cluster)
+}
+
+// extendRole adds group/plural to the ClusterRole identity that the
+// ClusterRoleBinding identity binds; unknown says why a missing binding
+// means join did not set the member up.
+func extendRole(ctx context.Context, member kubernetes.Interface, identity, unknown, group, plural string, dryRun bool) (MemberRoleChange, error) {
 	binding, err := member.RbacV1().ClusterRoleBindings().Get(ctx, identity, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("no ClusterRoleBinding %s: not joined by fedhubctl join, so its administrator grants the federation's identity the rights", identity)
+		return "", fmt.Errorf("no ClusterRoleBinding %s: %s, so its administrator grants the federation's identity the rights", identity, unknown)
 	}
 	if err != nil {
 		return "", err

@@ -128,3 +128,32 @@ func TestExtendMemberRole(t *testing.T) {
 		})
 	}
 }
+
+// TestExtendAgentRole: a pull member's rights are the ClusterRole of the
+// agent's manifests, extended like join's role; without those manifests
+// the member's administrator grants them.
+func TestExtendAgentRole(t *testing.T) {
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: AgentMemberName},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentMemberName}}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: AgentMemberName},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: manageVerbs}}}
+	client := fake.NewClientset(binding, role)
+	got, err := ExtendAgentRole(context.Background(), client, "", "limitranges", false)
+	if err != nil || got != RoleExtended {
+		t.Fatalf("got %q, %v; want %q", got, err, RoleExtended)
+	}
+	stored, err := client.RbacV1().ClusterRoles().Get(context.Background(), AgentMemberName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !allowsManaging(stored.Rules, "", "limitranges") || !allowsManaging(stored.Rules, "", "configmaps") {
+		t.Errorf("rules %+v", stored.Rules)
+	}
+	if _, err := ExtendAgentRole(context.Background(), fake.NewClientset(), "", "limitranges", false); err == nil ||
+		!strings.Contains(err.Error(), "no ClusterRoleBinding fedhub-agent: its agent does not run with the manifests") {
+		t.Errorf("without the agent's manifests: %v", err)
+	}
+	if MemberRoleName("member-2", true) != AgentMemberName || MemberRoleName("member-1", false) != Identity("member-1") {
+		t.Error("MemberRoleName")
+	}
+}
