@@ -49,6 +49,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&KubeFedCluster{}, &KubeFedClusterList{},
 		&KubeFedConfig{}, &KubeFedConfigList{},
 		&FederatedTypeConfig{}, &FederatedTypeConfigList{},
+		&ClusterProxyOptions{},
 	)
 	return nil
 }

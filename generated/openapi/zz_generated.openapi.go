@@ -58,6 +58,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1beta1.APIResource{}.OpenAPIModelName():                                  schema_fedhub_apis_core_v1beta1_APIResource(ref),
 		v1beta1.ClusterCondition{}.OpenAPIModelName():                             schema_fedhub_apis_core_v1beta1_ClusterCondition(ref),
 		v1beta1.ClusterHealthCheckConfig{}.OpenAPIModelName():                     schema_fedhub_apis_core_v1beta1_ClusterHealthCheckConfig(ref),
+		v1beta1.ClusterProxyOptions{}.OpenAPIModelName():                          schema_fedhub_apis_core_v1beta1_ClusterProxyOptions(ref),
 		v1beta1.DurationConfig{}.OpenAPIModelName():                               schema_fedhub_apis_core_v1beta1_DurationConfig(ref),
 		v1beta1.FeatureGatesConfig{}.OpenAPIModelName():                           schema_fedhub_apis_core_v1beta1_FeatureGatesConfig(ref),
 		v1beta1.FederatedTypeConfig{}.OpenAPIModelName():                          schema_fedhub_apis_core_v1beta1_FederatedTypeConfig(ref),
@@ -1343,6 +1344,40 @@ func schema_fedhub_apis_core_v1beta1_ClusterHealthCheckConfig(ref common.Referen
 		},
 		Dependencies: []string{
 			metav1.Duration{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_core_v1beta1_ClusterProxyOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterProxyOptions are the query options of a KubeFedCluster's proxy subresource: the request goes to the member's API server at Path.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Path is the path on the member's API server, after .../proxy/.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 

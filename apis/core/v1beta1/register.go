@@ -47,6 +47,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&KubeFedCluster{}, &KubeFedClusterList{},
 		&KubeFedConfig{}, &KubeFedConfigList{},
 		&FederatedTypeConfig{}, &FederatedTypeConfigList{},
+		&ClusterProxyOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

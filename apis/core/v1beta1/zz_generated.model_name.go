@@ -37,6 +37,11 @@ func (in ClusterHealthCheckConfig) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterProxyOptions) OpenAPIModelName() string {
+	return "io.fedhub.core.v1beta1.ClusterProxyOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DurationConfig) OpenAPIModelName() string {
 	return "io.fedhub.core.v1beta1.DurationConfig"
 }
