@@ -36,6 +36,7 @@ import (
 
 	"github.com/fedhub/fedhub/generated/clientset/versioned"
 	"github.com/fedhub/fedhub/pkg/agent/identity"
+	"github.com/fedhub/fedhub/pkg/agent/tunnel"
 	"github.com/fedhub/fedhub/pkg/agent/work"
 )
 
@@ -113,6 +114,14 @@ func Run(ctx context.Context, o *Options) error {
 		now:           time.Now,
 	}
 	go func() { leaseEnded <- l.run(ctx) }()
+
+	// The tunnel through which fedhub reaches the member's API for hub
+	// users (the proxy subresource of KubeFedClusters).
+	memberProxy, err := tunnel.NewMemberProxy(memberConfig)
+	if err != nil {
+		return fmt.Errorf("the member proxy of the tunnel: %w", err)
+	}
+	go tunnel.Run(ctx, tunnel.Options{Cluster: o.ClusterName, Namespace: o.FederationNamespace, Hub: id.Config(), Handler: memberProxy})
 
 	workCtx, stopWorks := context.WithCancel(ctx)
 	defer stopWorks()
