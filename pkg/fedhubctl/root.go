@@ -38,7 +38,8 @@ func NewCommand(invokedAs string, out, errOut io.Writer) *cobra.Command {
 		Short:       "Join clusters to a fedhub federation and federate types and objects",
 		Long: "fedhubctl manages a fedhub federation through its host cluster: it joins and unjoins " +
 			"member clusters, enables and disables federated types, federates existing objects and " +
-			"controls orphaning deletion. Everything else is plain kubectl, for example " +
+			"controls orphaning deletion; 'kubeconfig' and 'get' reach member clusters through the hub, " +
+			"with the host's credentials and each member's RBAC. Everything else is plain kubectl, for example " +
 			"'kubectl get kubefedclusters -n kube-federation-system -o wide'.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -55,6 +56,8 @@ func NewCommand(invokedAs string, out, errOut io.Writer) *cobra.Command {
 		newOrphaningDeletionCommand(o),
 		newTokenCommand(o),
 		newApproveCommand(o),
+		newKubeconfigCommand(o),
+		newGetCommand(o),
 	)
 	return cmd
 }
