@@ -34,6 +34,7 @@ import (
 	"github.com/fedhub/fedhub/apis/agent"
 	agentlisters "github.com/fedhub/fedhub/generated/listers/agent/v1alpha1"
 	"github.com/fedhub/fedhub/pkg/agentidentity"
+	"github.com/fedhub/fedhub/pkg/tunnel"
 )
 
 const (
@@ -124,7 +125,8 @@ func authorizeBootstrap(cluster string, attrs authorizer.Attributes) (authorizer
 
 // authorizeAgent lets an agent identity, while its cluster's registration
 // exists and is approved, read its registration, write its status (the
-// lease), renew its token, and read and report on Works (their storage
+// lease), renew its token, open its tunnel (get of clusterregistrations/attach),
+// and read and report on Works (their storage
 // narrows them to the agent's cluster).
 func (a *Authorizer) authorizeAgent(cluster string, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
 	if !a.synced() {
@@ -147,6 +149,8 @@ func (a *Authorizer) authorizeAgent(cluster string, attrs authorizer.Attributes)
 		return allow()
 	case resource == registrations && subresource == "token" && verb == "create" && name == cluster:
 		return allow()
+	case resource == registrations && subresource == tunnel.Subresource && verb == "get" && name == cluster:
+		return allow() // the pull tunnel, an upgraded GET
 	case resource == works && subresource == "" && slices.Contains([]string{"get", "list", "watch", "update", "patch"}, verb):
 		return allow() // the storage narrows these to the agent's cluster
 	case resource == works && subresource == "status" && slices.Contains([]string{"get", "update", "patch"}, verb):

@@ -39,6 +39,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/agentidentity"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/pkg/tunnel"
 	"github.com/fedhub/fedhub/registry/agent/clusterregistration"
 	"github.com/fedhub/fedhub/registry/agent/work"
 	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
@@ -244,6 +245,9 @@ func (c CompletedConfig) agentGroup() (*genericapiserver.APIGroupInfo, error) {
 		"works":                       works,
 		"works/status":                workStatus,
 	}
+	// The pull tunnel (pkg/tunnel), named "attach" so that hosts treat it as long-running.
+	info.VersionedResourcesStorageMap[agentv1alpha1.SchemeGroupVersion.Version]["clusterregistrations/"+tunnel.Subresource] =
+		clusterregistration.NewTunnelREST(registrations, tunnel.Default)
 	return &info, nil
 }
 
