@@ -23,6 +23,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/dynamic"
@@ -37,6 +38,7 @@ import (
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/pkg/agentidentity"
+	"github.com/fedhub/fedhub/pkg/clusterproxy"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/pkg/tunnel"
@@ -189,16 +191,38 @@ func (c CompletedConfig) coreGroup(federated *federatedtypes.Handler) (*generica
 	typeConfigs := federatedtypeconfig.WithDeleteProtection(typeConfigStore, func(ctx context.Context, typeConfig *core.FederatedTypeConfig) ([]string, error) {
 		return federated.ObjectsOf(ctx, typeConfig.UID, 5)
 	})
-	info := genericapiserver.NewDefaultAPIGroupInfo(core.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	proxy, err := c.clusterProxy()
+	if err != nil {
+		return nil, err
+	}
+	// The proxy subresource's ClusterProxyOptions are decoded with Scheme,
+	// which also knows every option of metav1.ParameterCodec.
+	info := genericapiserver.NewDefaultAPIGroupInfo(core.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	info.NegotiatedSerializer = GroupSerializer
 	info.VersionedResourcesStorageMap[corev1beta1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"kubefedclusters":             clusters,
 		"kubefedclusters/status":      clusterStatus,
+		"kubefedclusters/proxy":       kubefedcluster.NewProxyREST(clusters, proxy),
 		"kubefedconfigs":              configs,
 		"federatedtypeconfigs":        typeConfigs,
 		"federatedtypeconfigs/status": typeConfigStatus,
 	}
 	return &info, nil
+}
+
+// clusterProxy reaches members for kubefedclusters/proxy: push members with
+// the credentials of their Secret in the host, pull members through the
+// tunnels their agents hold open to this process.
+func (c CompletedConfig) clusterProxy() (*clusterproxy.Proxy, error) {
+	var host kubernetes.Interface
+	if c.HostConfig != nil {
+		client, err := kubernetes.NewForConfig(restclient.CopyConfig(c.HostConfig))
+		if err != nil {
+			return nil, err
+		}
+		host = client
+	}
+	return clusterproxy.New(host, tunnel.Default), nil
 }
 
 func (c CompletedConfig) schedulingGroup() (*genericapiserver.APIGroupInfo, error) {

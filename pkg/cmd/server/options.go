@@ -259,6 +259,9 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	// the server stops taking requests, as kube-apiserver does with
 	// --shutdown-watch-termination-grace-period.
 	serverConfig.ShutdownWatchTerminationGracePeriod = shutdownWatchTerminationGracePeriod
+	// Proxied member requests (watches, exec, logs -f) and the agents'
+	// tunnels stay open as long as they need.
+	serverConfig.LongRunningFunc = apiserver.LongRunning
 	if o.Standalone {
 		if err := o.applyStandaloneAuth(&serverConfig.Config); err != nil {
 			return nil, err
