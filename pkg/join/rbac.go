@@ -37,10 +37,34 @@ var manageVerbs = []string{"get", "list", "watch", "create", "update", "patch", 
 
 // baseRules are what the reconciler needs in every member whatever is
 // federated: health and version, node topology for zones and region, and
-// namespaces, whose existence propagation checks before it writes into one.
-var baseRules = []rbacv1.PolicyRule{
+// namespaces, whose existence propagation checks before it writes into one;
+// and the impersonation that the proxy subresource (pkg/clusterproxy) needs.
+var baseRules = append([]rbacv1.PolicyRule{
 	{NonResourceURLs: []string{"/healthz", "/livez", "/readyz", "/version"}, Verbs: []string{"get"}},
 	{APIGroups: []string{""}, Resources: []string{"nodes", "namespaces"}, Verbs: []string{"get", "list", "watch"}},
+}, ImpersonationRules...)
+
+// ImpersonationRules let the federation's identity act in the member as the
+// hub users kubefedclusters/NAME/proxy serves (fedhub:<user> in the groups
+// fedhub:<group>), with constrained impersonation (KEP-5284, on by default
+// since Kubernetes 1.36): the user-info mode, which cannot impersonate
+// service accounts, nodes or the group system:masters, for every request
+// verb. RBAC cannot limit users and groups to a prefix, so the rights cover
+// every other user and group name (docs/tenancy.md, "Cluster access").
+var ImpersonationRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"users", "groups"}, Verbs: []string{"impersonate:user-info"}},
+	{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: impersonateOn("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")},
+	{NonResourceURLs: []string{"*"}, Verbs: impersonateOn("get", "head")},
+}
+
+// impersonateOn are the constrained impersonation verbs that allow each of
+// verbs while impersonating in the user-info mode.
+func impersonateOn(verbs ...string) []string {
+	out := make([]string, len(verbs))
+	for i, verb := range verbs {
+		out[i] = "impersonate-on:user-info:" + verb
+	}
+	return out
 }
 
 // ReconcilerRules are the least rights the federation's identity needs in a

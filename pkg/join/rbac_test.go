@@ -18,6 +18,7 @@ package join
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,5 +156,38 @@ func TestExtendAgentRole(t *testing.T) {
 	}
 	if MemberRoleName("member-2", true) != AgentMemberName || MemberRoleName("member-1", false) != Identity("member-1") {
 		t.Error("MemberRoleName")
+	}
+}
+
+// TestImpersonationRules: the member role lets fedhub impersonate only in
+// constrained impersonation's user-info mode (no service accounts, nodes or
+// system:masters), for every request verb, and never with the classic
+// impersonate verb, which would let it act as anyone.
+func TestImpersonationRules(t *testing.T) {
+	var verbs []string
+	for _, rule := range baseRules {
+		verbs = append(verbs, rule.Verbs...)
+	}
+	for _, rule := range ImpersonationRules {
+		if !slices.ContainsFunc(baseRules, func(r rbacv1.PolicyRule) bool { return equality.Semantic.DeepEqual(r, rule) }) {
+			t.Errorf("baseRules lack %+v", rule)
+		}
+	}
+	want := []string{"impersonate:user-info",
+		"impersonate-on:user-info:get", "impersonate-on:user-info:list", "impersonate-on:user-info:watch",
+		"impersonate-on:user-info:create", "impersonate-on:user-info:update", "impersonate-on:user-info:patch",
+		"impersonate-on:user-info:delete", "impersonate-on:user-info:deletecollection", "impersonate-on:user-info:head"}
+	for _, verb := range want {
+		if !slices.Contains(verbs, verb) {
+			t.Errorf("no rule has the verb %s", verb)
+		}
+	}
+	for _, verb := range verbs {
+		if verb == "impersonate" || verb == "*" {
+			t.Errorf("a base rule has the verb %q", verb)
+		}
+	}
+	if got := ImpersonationRules[0]; !slices.Equal(got.APIGroups, []string{"authentication.k8s.io"}) || !slices.Equal(got.Resources, []string{"users", "groups"}) {
+		t.Errorf("the impersonate:user-info rule is on %v %v, want users and groups of authentication.k8s.io", got.APIGroups, got.Resources)
 	}
 }
