@@ -18,6 +18,8 @@ package clusterproxy
 
 import (
 	"bufio"
+	"bytes"
+	"flag"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -36,6 +38,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/klog/v2"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 )
@@ -340,5 +343,34 @@ func TestProxyUnreachable(t *testing.T) {
 	// A missing Secret: 503 naming it.
 	if _, err := New(fake.NewClientset(), nil).Handler(ctx, member, "/api", &recorder{}); !apierrors.IsServiceUnavailable(err) {
 		t.Errorf("missing Secret: %v", err)
+	}
+}
+
+// TestAudit: every proxied request is logged at -v=2 with the hub user, the
+// cluster, the method and the path.
+func TestAudit(t *testing.T) {
+	var flags flag.FlagSet
+	klog.InitFlags(&flags)
+	_ = flags.Set("v", "2")
+	_ = flags.Set("logtostderr", "false")
+	var logs bytes.Buffer
+	klog.SetOutput(&logs)
+	t.Cleanup(func() {
+		_ = flags.Set("v", "0")
+		_ = flags.Set("logtostderr", "true")
+	})
+	member := httptest.NewTLSServer(http.HandlerFunc(echo))
+	defer member.Close()
+	cluster, host := pushMember(t, member)
+	front := serve(t, New(host, nil), cluster, &recorder{})
+	resp, err := http.Post(front.URL+"/proxy/api/v1/namespaces/a/configmaps", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	klog.Flush()
+	want := `"Proxying to member" user="alice" cluster="member-1" verb="POST" path="/api/v1/namespaces/a/configmaps"`
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log %q lacks %s", logs.String(), want)
 	}
 }
