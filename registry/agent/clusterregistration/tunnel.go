@@ -31,6 +31,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/fedhub/fedhub/apis/agent"
+	"github.com/fedhub/fedhub/pkg/agentidentity"
 	"github.com/fedhub/fedhub/pkg/tunnel"
 )
 
@@ -80,6 +81,13 @@ func (r *TunnelREST) NewConnectOptions() (runtime.Object, bool, string) { return
 // registration name is found approved.
 func (r *TunnelREST) Connect(ctx context.Context, name string, _ runtime.Object, _ rest.Responder) (http.Handler, error) {
 	namespace, _ := genericapirequest.NamespaceFrom(ctx)
+	// Whatever RBAC grants (fedhub:federation-admin has every verb on
+	// agent.fedhub.io), only the cluster's agent may stand in for it: the
+	// holder of a tunnel receives the hub users' requests to the member.
+	if u, ok := genericapirequest.UserFrom(ctx); !ok || u.GetName() != agentidentity.AgentUser(name) {
+		return nil, apierrors.NewForbidden(agent.Resource("clusterregistrations/"+tunnel.Subresource), name,
+			fmt.Errorf("only the agent of cluster %s (%s) may open its tunnel", name, agentidentity.AgentUser(name)))
+	}
 	if err := r.approved(ctx, name); err != nil {
 		return nil, err
 	}
