@@ -47,6 +47,9 @@ type ClusterOptions struct {
 	// Aggregator configures the front-proxy (requestheader) client the
 	// aggregator uses to call extension API servers such as fedhub.
 	Aggregator bool
+	// ExtraArgs are more kube-apiserver flags, after the framework's, so
+	// they win where they name the same flag (e.g. --request-timeout=10s).
+	ExtraArgs []string
 }
 
 // Cluster is a running kube-apiserver with an admin identity.
@@ -117,8 +120,13 @@ func StartCluster(ctx context.Context, binaries Binaries, options ClusterOptions
 	flags["profiling"] = "false"
 	// The kubernetes Service cannot point at a loopback address; nothing here needs it.
 	flags["endpoint-reconciler-type"] = "none"
+	// kwok's nodes report InternalIP 127.0.0.1 and their kubelet port (its
+	// server's); their Hostname resolves nowhere. Without
+	// --kubelet-certificate-authority the kube-apiserver does not verify the
+	// kubelet's serving certificate.
+	flags["kubelet-preferred-address-types"] = "InternalIP"
 
-	c.apiServerBinary, c.apiServerArgs = binaries.KubeAPIServer, flagArgs(flags)
+	c.apiServerBinary, c.apiServerArgs = binaries.KubeAPIServer, append(flagArgs(flags), options.ExtraArgs...)
 	process, err := StartProcess(options.Name+"-kube-apiserver", dir, c.apiServerBinary, c.apiServerArgs...)
 	if err != nil {
 		return nil, err

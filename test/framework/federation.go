@@ -52,6 +52,9 @@ type FederationOptions struct {
 	NodesPerMember int
 	// Progress receives a line per step; nil for none.
 	Progress io.Writer
+	// HostArgs are extra flags for the host's kube-apiserver, e.g.
+	// --request-timeout=10s; they win over the framework's own.
+	HostArgs []string
 	// FedhubArgs are extra flags for fedhub-apiserver, e.g. for the benchmark.
 	FedhubArgs []string
 	// FedhubEtcdMembers, when set, gives fedhub an etcd cluster of its own
@@ -109,7 +112,7 @@ func StartFederation(ctx context.Context, o FederationOptions) (_ *Federation, e
 		return nil, err
 	}
 	progress("etcd serving at %s", f.Etcd.ClientURL)
-	if f.Host, err = StartCluster(ctx, o.Binaries, ClusterOptions{Name: "host", Dir: filepath.Join(o.Dir, "host"), EtcdURL: f.Etcd.ClientURL, Aggregator: true}); err != nil {
+	if f.Host, err = StartCluster(ctx, o.Binaries, ClusterOptions{Name: "host", Dir: filepath.Join(o.Dir, "host"), EtcdURL: f.Etcd.ClientURL, Aggregator: true, ExtraArgs: o.HostArgs}); err != nil {
 		return nil, err
 	}
 	if _, err = f.Host.StartControllerManager(o.Binaries); err != nil {

@@ -143,19 +143,65 @@ func (c *Cluster) schedulerArgs() []string {
 	})
 }
 
+// KwokPodLog is what `kubectl logs` returns for every container kwok runs,
+// one line; `kubectl exec` runs the command on this machine.
+const KwokPodLog = "hello from kwok"
+
+// kwokDebugging makes kwok serve logs and exec as a kubelet does: every
+// pod's containers log the file the framework writes, and exec runs the
+// command locally (so `kubectl exec POD -- echo ok` prints ok). They are
+// kwok configuration (--config), not custom resources: kwok reads
+// ClusterLogs and ClusterExec from either, and the member serves no
+// kwok.x-k8s.io types that a test of the member's discovery would see.
+const kwokDebugging = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: fedhub-test-logs
+spec:
+  logs:
+  - logsFile: %q
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata:
+  name: fedhub-test-exec
+spec:
+  execs:
+  - local: {}
+`
+
 // kwokArgs point kwok at the cluster, limit it to the nodes StartWorkloads
-// annotates, and load its stages. Its server (healthz, metrics, debugging
-// handlers) gets a free loopback port, so it is reachable for diagnosis but
-// never from outside, and two clusters' kwoks never collide.
+// annotates, and load its stages. Its server (healthz, metrics, and the
+// kubelet's logs and exec endpoints) gets a free loopback port, so it is
+// reachable for diagnosis but never from outside, and two clusters' kwoks
+// never collide. The nodes report 127.0.0.1 and that port as their kubelet
+// endpoint, and kwok serves it with TLS (the kube-apiserver speaks https
+// to kubelets) under a certificate of the cluster's CA.
 func (c *Cluster) kwokArgs(binaries Binaries) ([]string, error) {
 	port, err := FreePort()
 	if err != nil {
+		return nil, err
+	}
+	debugging, err := c.writeKwokDebugging()
+	if err != nil {
+		return nil, err
+	}
+	serving, err := c.CA.IssueServing()
+	if err != nil {
+		return nil, err
+	}
+	certFile, keyFile := filepath.Join(c.dir, "kwok-serving.crt"), filepath.Join(c.dir, "kwok-serving.key")
+	if err := serving.WriteFiles(certFile, keyFile); err != nil {
 		return nil, err
 	}
 	args := flagArgs(map[string]string{
 		"kubeconfig":                            c.AdminKubeconfig,
 		"manage-nodes-with-annotation-selector": kwokNodeAnnotation + "=" + kwokNodeAnnotationValue,
 		"server-address":                        "127.0.0.1:" + strconv.Itoa(port),
+		"node-ip":                               "127.0.0.1",
+		"node-port":                             strconv.Itoa(port),
+		"tls-cert-file":                         certFile,
+		"tls-private-key-file":                  keyFile,
 		"node-lease-duration-seconds":           kwokNodeLeaseSeconds,
 	})
 	stagesDir := filepath.Join(filepath.Dir(binaries.Kwok), "kwok-stages")
@@ -167,7 +213,20 @@ func (c *Cluster) kwokArgs(binaries Binaries) ([]string, error) {
 		}
 		args = append(args, "--config="+path)
 	}
-	return args, nil
+	return append(args, "--config="+debugging), nil
+}
+
+// writeKwokDebugging writes the containers' log file (in the CRI log format
+// kwok reads) and kwok's ClusterLogs and ClusterExec, and returns the path
+// of the latter.
+func (c *Cluster) writeKwokDebugging() (string, error) {
+	logFile := filepath.Join(c.dir, "kwok-container.log")
+	line := "2026-01-01T00:00:00.000000000Z stdout F " + KwokPodLog + "\n"
+	if err := os.WriteFile(logFile, []byte(line), 0o644); err != nil {
+		return "", err
+	}
+	path := filepath.Join(c.dir, "kwok-debugging.yaml")
+	return path, os.WriteFile(path, fmt.Appendf(nil, kwokDebugging, logFile), 0o644)
 }
 
 // createNodes creates the nodes kwok manages and returns their names.

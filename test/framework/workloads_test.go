@@ -19,6 +19,8 @@ package framework
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +64,34 @@ func TestWorkloadsRollOutDeployment(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("deployment did not roll out: %s: %v", state, err)
+	}
+	checkLogsAndExec(ctx, t, cluster, deployment)
+}
+
+// checkLogsAndExec asserts that kubectl reads a pod's logs and runs a
+// command in it through the kube-apiserver, which reaches kwok as the
+// node's kubelet.
+func checkLogsAndExec(ctx context.Context, t *testing.T, cluster *Cluster, deployment *appsv1.Deployment) {
+	t.Helper()
+	pods, err := cluster.Client.CoreV1().Pods(deployment.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + deployment.Name})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("listing pods: %v (%d)", err, len(pods.Items))
+	}
+	pod := pods.Items[0].Name
+	kubectl := func(args ...string) string {
+		t.Helper()
+		args = append([]string{"--kubeconfig", cluster.AdminKubeconfig, "-n", deployment.Namespace}, args...)
+		out, err := exec.CommandContext(ctx, "kubectl", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if got := kubectl("logs", pod); got != KwokPodLog+"\n" {
+		t.Errorf("kubectl logs %s = %q, want %q", pod, got, KwokPodLog+"\n")
+	}
+	if got := kubectl("exec", pod, "--", "echo", "ok"); got != "ok\n" {
+		t.Errorf("kubectl exec %s -- echo ok = %q, want %q", pod, got, "ok\n")
 	}
 }
 
