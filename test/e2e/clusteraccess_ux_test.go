@@ -24,10 +24,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/fedhub/fedhub/pkg/join"
 	"github.com/fedhub/fedhub/test/framework"
@@ -41,7 +43,7 @@ func TestClusterAccessUX(t *testing.T) {
 	f := sharedFederation(t)
 	ctx := context.Background()
 	const user = "ux-alice"
-	grantClusterAccess(ctx, t, f, user)
+	grantClusterAccess(ctx, t, f, user, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}})
 	onlyInMember1 := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ux-only-in-member-1"}}
 	if _, err := f.Members[0].Client.CoreV1().Namespaces().Create(ctx, onlyInMember1, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -104,9 +106,9 @@ func TestClusterAccessUX(t *testing.T) {
 }
 
 // grantClusterAccess lets user use every KubeFedCluster's proxy (host RBAC)
-// and read namespaces in every member as fedhub:<user> (member RBAC); the
-// grants are removed when the test ends.
-func grantClusterAccess(ctx context.Context, t *testing.T, f *framework.Federation, user string) {
+// and do what memberRules allow in every member as fedhub:<user> (member
+// RBAC); the grants are removed when the test ends.
+func grantClusterAccess(ctx context.Context, t *testing.T, f *framework.Federation, user string, memberRules ...rbacv1.PolicyRule) {
 	t.Helper()
 	name := "fedhub-e2e-" + user
 	namespace := join.DefaultFederationNamespace
@@ -133,11 +135,8 @@ func grantClusterAccess(ctx context.Context, t *testing.T, f *framework.Federati
 		_ = f.Host.Client.RbacV1().Roles(namespace).Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	for _, member := range f.Members {
-		// Members' API-only controller managers do not aggregate "view"; this role says what it needs.
-		clusterRole := &rbacv1.ClusterRole{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}}},
-		}
+		// Members' API-only controller managers do not aggregate "view"; the role says what the test needs.
+		clusterRole := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: memberRules}
 		clusterBinding := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
@@ -153,6 +152,72 @@ func grantClusterAccess(ctx context.Context, t *testing.T, f *framework.Federati
 			_ = member.Client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
 			_ = member.Client.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
 		})
+	}
+}
+
+// TestClusterAccessWorkloads: on full members, kubectl fedhub get pods lists
+// both members' pods, and kubectl with fedhubctl's kubeconfig reads a pod's
+// logs and runs a command in it through the proxy (kwok plays the kubelet).
+func TestClusterAccessWorkloads(t *testing.T) {
+	f := workloads.get(t)
+	ctx := context.Background()
+	const user, namespace = "ux-bob", "ux-workloads"
+	grantClusterAccess(ctx, t, f, user,
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list", "watch"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get", "create"}})
+	pods := map[string]string{}
+	for _, member := range f.Members {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "ux-" + member.Name, Namespace: namespace},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}},
+		}
+		if _, err := member.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = member.Client.CoreV1().Namespaces().Delete(context.Background(), namespace, metav1.DeleteOptions{})
+		})
+		if _, err := member.Client.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			got, err := member.Client.CoreV1().Pods(namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			return err == nil && got.Status.Phase == corev1.PodRunning, nil
+		})
+		if err != nil {
+			t.Fatalf("pod %s in %s is not Running: %v", pod.Name, member.Name, err)
+		}
+		pods[member.Name] = pod.Name
+	}
+	hostConfig := userKubeconfig(t, f, user)
+
+	out, err := exec.Command(fedhubctl, "--kubeconfig", hostConfig, "get", "pods", "-n", namespace, "--clusters", "all").Output()
+	if err != nil {
+		t.Fatalf("fedhubctl get pods --clusters all: %v\n%s", err, stderrOf(err))
+	}
+	t.Logf("fedhubctl get pods -n %s --clusters all:\n%s", namespace, out)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if header := strings.Fields(lines[0]); len(header) < 3 || header[0] != "CLUSTER" || header[1] != "NAME" || header[2] != "READY" {
+		t.Errorf("header %v, want CLUSTER NAME READY ...", header)
+	}
+	var got []string
+	for _, line := range lines[1:] {
+		fields := strings.Fields(line)
+		got = append(got, fields[0]+" "+fields[1])
+	}
+	if want := []string{"member-1 " + pods["member-1"], "member-2 " + pods["member-2"]}; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+
+	memberConfig := filepath.Join(t.TempDir(), "member-1.kubeconfig")
+	if out, err := exec.Command(fedhubctl, "--kubeconfig", hostConfig, "kubeconfig", "member-1", "-o", memberConfig).CombinedOutput(); err != nil {
+		t.Fatalf("fedhubctl kubeconfig member-1: %v\n%s", err, out)
+	}
+	if got := mustKubectlAs(t, memberConfig, "logs", "-n", namespace, pods["member-1"]); got != framework.KwokPodLog+"\n" {
+		t.Errorf("kubectl logs through the proxy = %q, want %q", got, framework.KwokPodLog+"\n")
+	}
+	if got := mustKubectlAs(t, memberConfig, "exec", "-n", namespace, pods["member-1"], "--", "echo", "ok"); got != "ok\n" {
+		t.Errorf("kubectl exec -- echo ok through the proxy = %q, want %q", got, "ok\n")
 	}
 }
 
