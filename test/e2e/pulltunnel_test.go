@@ -19,6 +19,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func TestPullTunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, err := framework.StartFederation(context.Background(), framework.FederationOptions{
-		Binaries: binaries, Dir: dir, Members: 2, MembersAPIOnly: true, PullMembers: []int{2},
+		Binaries: binaries, Dir: dir, Members: 2, NodesPerMember: 1, PullMembers: []int{2},
 		Agent: framework.AgentOptions{LeaseDuration: pullAgentLease}, HostArgs: []string{"--request-timeout=10s"},
 	})
 	if err != nil {
@@ -73,10 +74,10 @@ func TestPullTunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 	member := f.Members[1]
-	// Every hub user may read member-2's namespaces (fedhub impersonates
-	// fedhub:<group>). An API-only member aggregates no ClusterRoles (view
-	// is empty there): a role of its own.
-	mustKubectlAs(t, member.AdminKubeconfig, "create", "clusterrole", "hub-users-read", "--verb=get,list,watch", "--resource=namespaces")
+	// Every hub user may read member-2's namespaces and pods, their logs, and
+	// exec into them (fedhub impersonates fedhub:<group>).
+	mustKubectlAs(t, member.AdminKubeconfig, "create", "clusterrole", "hub-users-read", "--verb=get,list,watch,create",
+		"--resource=namespaces,pods,pods/log,pods/exec")
 	mustKubectlAs(t, member.AdminKubeconfig, "create", "clusterrolebinding", "hub-users-read", "--clusterrole=hub-users-read",
 		"--group=fedhub:system:authenticated")
 
@@ -103,6 +104,30 @@ func TestPullTunnel(t *testing.T) {
 	if !strings.Contains(out, `"kind":"NamespaceList"`) || !strings.Contains(out, `"name":"default"`) {
 		t.Fatalf("the namespaces of member-2 through the proxy: %s", out)
 	}
+
+	t.Run("kubectl logs and exec on a pod of member-2 through the tunnel (upgrades)", func(t *testing.T) {
+		ctx := context.Background()
+		const namespace, pod = "tunnel-pods", "tunnel-pod"
+		mustKubectlAs(t, member.AdminKubeconfig, "create", "namespace", namespace)
+		mustKubectlAs(t, member.AdminKubeconfig, "run", pod, "-n", namespace, "--image=registry.k8s.io/pause:3.10", "--restart=Never")
+		mustKubectlAs(t, member.AdminKubeconfig, "wait", "-n", namespace, "pod/"+pod, "--for=jsonpath={.status.phase}=Running", "--timeout=60s")
+		memberConfig := filepath.Join(t.TempDir(), "member-2.kubeconfig")
+		if out, err := exec.CommandContext(ctx, fedhubctl, "--kubeconfig", host, "kubeconfig", "member-2", "-o", memberConfig).CombinedOutput(); err != nil {
+			t.Fatalf("fedhubctl kubeconfig member-2: %v\n%s", err, out)
+		}
+		if got := mustKubectlAs(t, memberConfig, "logs", "-n", namespace, pod); got != framework.KwokPodLog+"\n" {
+			t.Errorf("kubectl logs through the tunnel = %q, want %q", got, framework.KwokPodLog+"\n")
+		}
+		if got := mustKubectlAs(t, memberConfig, "exec", "-n", namespace, pod, "--", "echo", "ok"); got != "ok\n" {
+			t.Errorf("kubectl exec -- echo ok through the tunnel = %q, want %q", got, "ok\n")
+		}
+		agentLog := readLog(t, member.Agent.LogPath)
+		for _, want := range []string{`path="/api/v1/namespaces/tunnel-pods/pods/tunnel-pod/log"`, `path="/api/v1/namespaces/tunnel-pods/pods/tunnel-pod/exec"`} {
+			if !strings.Contains(agentLog, want) {
+				t.Errorf("the agent's log has no line proxying %s", want)
+			}
+		}
+	})
 
 	t.Run("a 30 s watch through the tunnel outlives the host's 10 s request timeout", func(t *testing.T) {
 		opened := strings.Count(readLog(t, f.Fedhub.LogPath), "A pull member's tunnel is open")
