@@ -19,10 +19,10 @@ package clusterproxy
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"io"
 	"net"
 	"net/http"

@@ -33,8 +33,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
-	"github.com/fedhub/fedhub/pkg/agentidentity"
 	agenttunnel "github.com/fedhub/fedhub/pkg/agent/tunnel"
+	"github.com/fedhub/fedhub/pkg/agentidentity"
 	"github.com/fedhub/fedhub/pkg/tunnel"
 )
 

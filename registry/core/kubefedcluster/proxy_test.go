@@ -45,7 +45,7 @@ func (g clusterGetter) Get(_ context.Context, name string, _ *metav1.GetOptions)
 type responder struct{ err error }
 
 func (r *responder) Object(int, runtime.Object) {}
-func (r *responder) Error(err error)             { r.err = err }
+func (r *responder) Error(err error)            { r.err = err }
 
 func TestProxyREST(t *testing.T) {
 	r := NewProxyREST(clusterGetter{"pull": {ObjectMeta: metav1.ObjectMeta{Name: "pull"}, Spec: core.KubeFedClusterSpec{Mode: core.ClusterModePull}}},
