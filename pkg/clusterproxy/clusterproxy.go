@@ -42,7 +42,6 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/client-go/kubernetes"
-	restclient "k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
@@ -196,35 +195,17 @@ func (p *Proxy) backendFor(ctx context.Context, cluster *corev1beta1.KubeFedClus
 }
 
 // pushBackend reaches the member with the credentials of its Secret, as the
-// reconcilers do (member.Config). Upgrades are dialled as kube-aggregator
-// dials them: a plain connection with the member's TLS configuration, and the
-// bearer token written onto the request by client-go's wrappers.
+// reconcilers do (member.Config).
 func pushBackend(cluster *corev1beta1.KubeFedCluster, secret *corev1.Secret) (*backend, error) {
 	config, err := member.Config(cluster, secret)
 	if err != nil {
 		return nil, err
 	}
-	location, err := url.Parse(config.Host)
+	location, transport, upgrade, err := MemberTransports(config)
 	if err != nil {
 		return nil, err
 	}
-	transport, err := restclient.TransportFor(config)
-	if err != nil {
-		return nil, err
-	}
-	connection := config.Transport
-	if connection == nil {
-		tlsConfig, err := restclient.TLSConfigFor(config)
-		if err != nil {
-			return nil, err
-		}
-		connection = utilnet.SetTransportDefaults(&http.Transport{TLSClientConfig: tlsConfig, Proxy: config.Proxy})
-	}
-	wrappers, err := restclient.HTTPWrappersForConfig(config, proxy.MirrorRequest)
-	if err != nil {
-		return nil, err
-	}
-	return &backend{location: location, transport: transport, upgrade: proxy.NewUpgradeRequestRoundTripper(connection, wrappers)}, nil
+	return &backend{location: location, transport: transport, upgrade: upgrade}, nil
 }
 
 // pullBackend reaches the member through its agent's tunnel: plain HTTP on

@@ -182,9 +182,14 @@ func (w *objectWatch) seenAt(name string) (time.Time, bool) {
 func (w *objectWatch) lastSeenAt(names []string) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return latest(w.firstSeen, names)
+}
+
+// latest is the latest time of names in times; false while one has none.
+func latest(times map[string]time.Time, names []string) (time.Time, bool) {
 	var last time.Time
 	for _, name := range names {
-		at, ok := w.firstSeen[name]
+		at, ok := times[name]
 		if !ok {
 			return time.Time{}, false
 		}
@@ -285,17 +290,7 @@ func (w *propagationWatch) set(obj *unstructured.Unstructured, at time.Time) {
 func (w *propagationWatch) lastPropagatedAt(names []string) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var last time.Time
-	for _, name := range names {
-		at, ok := w.propagatedAt[name]
-		if !ok {
-			return time.Time{}, false
-		}
-		if at.After(last) {
-			last = at
-		}
-	}
-	return last, true
+	return latest(w.propagatedAt, names)
 }
 
 // count is how many objects say their generation is propagated.

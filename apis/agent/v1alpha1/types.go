@@ -202,6 +202,11 @@ type WorkResource struct {
 	Namespaced bool `json:"namespaced,omitempty"`
 }
 
+// WaitingForAgent is what a Work reports, and its cluster's entry in the
+// federated object's status, until the agent has reported on the Work's
+// current generation.
+const WaitingForAgent = "WaitingForAgent"
+
 // WorkStatus is the agent's report on one Work.
 type WorkStatus struct {
 	// ObservedGeneration is the Work generation this report is about.

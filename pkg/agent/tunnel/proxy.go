@@ -17,14 +17,11 @@ limitations under the License.
 package tunnel
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,11 +29,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+
+	"github.com/fedhub/fedhub/pkg/clusterproxy"
 )
 
 // ImpersonationPrefix starts every user and group name fedhub impersonates
 // in a member (docs/clusteraccess.md): the agent passes on only such names.
-const ImpersonationPrefix = "fedhub:"
+const ImpersonationPrefix = clusterproxy.Prefix
 
 // MemberProxy serves the requests fedhub sends through the tunnel: each is
 // forwarded to the member's API with the agent's own member credentials
@@ -50,42 +49,11 @@ type MemberProxy struct {
 
 // NewMemberProxy returns the proxy to the member member reaches.
 func NewMemberProxy(member *rest.Config) (*MemberProxy, error) {
-	host := member.Host
-	if !strings.Contains(host, "://") {
-		host = "https://" + host
-	}
-	location, err := url.Parse(host)
-	if err != nil {
-		return nil, fmt.Errorf("the member's address %q: %w", member.Host, err)
-	}
-	location.RawQuery, location.Fragment = "", ""
-	if location.Path == "" {
-		// An empty path would have UpgradeAwareHandler redirect every GET.
-		location.Path = "/"
-	}
-	transport, err := rest.TransportFor(member)
+	location, transport, upgrade, err := clusterproxy.MemberTransports(member)
 	if err != nil {
 		return nil, err
 	}
-	tlsConfig, err := rest.TLSConfigFor(member)
-	if err != nil {
-		return nil, err
-	}
-	if tlsConfig == nil {
-		// proxy.DialURL would skip verification without a configuration;
-		// the system's roots are what client-go uses then.
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	connection := &http.Transport{TLSClientConfig: tlsConfig, DialContext: dialer.DialContext}
-	if member.Dial != nil {
-		connection.DialContext = member.Dial
-	}
-	decorate, err := rest.HTTPWrappersForConfig(member, proxy.MirrorRequest)
-	if err != nil {
-		return nil, err
-	}
-	return &MemberProxy{location: location, transport: transport, upgrade: proxy.NewUpgradeRequestRoundTripper(connection, decorate)}, nil
+	return &MemberProxy{location: location, transport: transport, upgrade: upgrade}, nil
 }
 
 // ServeHTTP forwards req to the member as the hub user it names. Only
@@ -110,13 +78,7 @@ func (p *MemberProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	forwarded := req.Clone(req.Context())
-	for key := range forwarded.Header {
-		lower := strings.ToLower(key)
-		if strings.HasPrefix(lower, "impersonate-") || strings.HasPrefix(lower, "x-remote-") ||
-			lower == "authorization" || lower == "proxy-authorization" {
-			forwarded.Header.Del(key)
-		}
-	}
+	clusterproxy.StripClientHeaders(forwarded.Header)
 	forwarded.Header.Set("Impersonate-User", users[0])
 	for _, g := range groups {
 		forwarded.Header.Add("Impersonate-Group", g)

@@ -31,6 +31,7 @@ import (
 	"k8s.io/klog/v2"
 
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	"github.com/fedhub/fedhub/pkg/agentidentity"
 )
 
 // pullDeliverer carries decisions to pull members: it publishes each decided
@@ -154,7 +155,7 @@ func (p *pullDeliverer) work(fed *unstructured.Unstructured, cluster, name strin
 	}
 	retainReplicas, _, _ := unstructured.NestedBool(fed.Object, "spec", "retainReplicas")
 	return &agentv1alpha1.Work{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Finalizers: []string{WorkCleanupFinalizer}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Finalizers: []string{agentidentity.WorkFinalizer}},
 		Spec: agentv1alpha1.WorkSpec{
 			ClusterName: cluster,
 			Source: agentv1alpha1.WorkSource{APIVersion: fed.GetAPIVersion(), Kind: fed.GetKind(), Resource: p.federated.Resource,

@@ -30,6 +30,7 @@ import (
 
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	"github.com/fedhub/fedhub/pkg/agentidentity"
 )
 
 // memoryWorks is an in-memory workStore that records the writes made to it.
@@ -203,7 +204,7 @@ func TestPullDeliver(t *testing.T) {
 		if w.Spec.DeleteOptions == nil || w.Spec.DeleteOptions.PropagationPolicy == nil || *w.Spec.DeleteOptions.PropagationPolicy != metav1.DeletePropagationOrphan {
 			t.Errorf("delete options %v, want the annotation's", w.Spec.DeleteOptions)
 		}
-		if len(w.Finalizers) != 1 || w.Finalizers[0] != WorkCleanupFinalizer {
+		if len(w.Finalizers) != 1 || w.Finalizers[0] != agentidentity.WorkFinalizer {
 			t.Errorf("finalizers %v", w.Finalizers)
 		}
 		var manifest map[string]any

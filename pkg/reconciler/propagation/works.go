@@ -31,13 +31,9 @@ import (
 	agentlisters "github.com/fedhub/fedhub/generated/listers/agent/v1alpha1"
 )
 
-// WorkCleanupFinalizer holds a Work until the cluster's agent has deleted (or
-// orphaned) its member object.
-const WorkCleanupFinalizer = "agent.fedhub.io/member-cleanup"
-
 // WaitingForAgent is the per-cluster status of a pull member whose agent has
 // not yet reported on the current Work.
-const WaitingForAgent = "WaitingForAgent"
+const WaitingForAgent = agentv1alpha1.WaitingForAgent
 
 // WorkStore is fedhub's own storage of the Works published for pull members:
 // the pull deliverer's side of what each cluster's agent reads.

@@ -22,6 +22,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 
 	"github.com/fedhub/fedhub/apis/agent"
+	"github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	"github.com/fedhub/fedhub/registry"
 )
 
@@ -70,15 +71,12 @@ var table = registry.NewTable(
 	},
 )
 
-// WaitingForAgent is a Work's result until its agent reports on its current generation.
-const WaitingForAgent = "WaitingForAgent"
-
 // Result is what the RESULT column prints: WaitingForAgent before the agent
 // reports on the current generation, else the agent's result, InSync when it is empty.
 func Result(w *agent.Work) string {
 	switch {
 	case w.Status.ObservedGeneration < w.Generation:
-		return WaitingForAgent
+		return v1alpha1.WaitingForAgent
 	case w.Status.Result == "":
 		return "InSync"
 	default:
