@@ -47,6 +47,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// kubectl caches discovery and OpenAPI per host:port in ~/.kube/cache for
+	// hours, and the servers here listen on free ports that earlier runs used
+	// for other servers. Every run starts with an empty cache of its own, so
+	// no run reads what another run's servers said. (Once, kubectl validated
+	// client-side instead of asking fedhub for strict field validation in
+	// TestKubectlAgainstStandalone; whether a shared cache caused it is not
+	// established.)
+	cacheDir := filepath.Join(dir, "kubectl-cache")
+	if err := os.Setenv("KUBECACHEDIR", cacheDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if fedhubAPIServer, err = binary(dir, "FEDHUB_APISERVER", "fedhub-apiserver"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
