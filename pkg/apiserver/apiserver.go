@@ -60,6 +60,8 @@ type Config struct {
 	Propagation propagation.Tuning
 	// LeaderElection, when set, runs the reconcilers only while this replica leads.
 	LeaderElection *LeaderElection
+	// TunnelPeers, when set, lets every replica reach the pull tunnels the others hold.
+	TunnelPeers *TunnelPeers
 }
 
 // CompletedConfig is a Config with every default filled; only it can build a server.
@@ -73,6 +75,8 @@ type CompletedConfig struct {
 	Propagation propagation.Tuning
 	// LeaderElection, when set, runs the reconcilers only while this replica leads.
 	LeaderElection *LeaderElection
+	// TunnelPeers, when set, lets every replica reach the pull tunnels the others hold.
+	TunnelPeers *TunnelPeers
 }
 
 // Server is a running fedhub-apiserver.
@@ -83,7 +87,7 @@ type Server struct {
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers,
-		Propagation: c.Propagation, LeaderElection: c.LeaderElection}
+		Propagation: c.Propagation, LeaderElection: c.LeaderElection, TunnelPeers: c.TunnelPeers}
 }
 
 // New builds the server and installs the core.kubefed.io, scheduling.kubefed.io
@@ -112,6 +116,9 @@ func (c CompletedConfig) New() (*Server, error) {
 		}
 	}
 	if err := c.installReconcilers(genericServer); err != nil {
+		return nil, err
+	}
+	if err := c.installTunnelPeers(genericServer); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -271,7 +278,7 @@ func (c CompletedConfig) agentGroup() (*genericapiserver.APIGroupInfo, error) {
 	}
 	// The pull tunnel (pkg/tunnel), named "attach" so that hosts treat it as long-running.
 	info.VersionedResourcesStorageMap[agentv1alpha1.SchemeGroupVersion.Version]["clusterregistrations/"+tunnel.Subresource] =
-		clusterregistration.NewTunnelREST(registrations, tunnel.Default)
+		clusterregistration.NewTunnelREST(registrations, tunnel.Default, c.fedhubIdentity())
 	return &info, nil
 }
 

@@ -52,6 +52,8 @@ type Registry struct {
 	mu         sync.Mutex
 	tunnels    map[string]*entry
 	transports map[string]*http.Transport
+	// peers, when set, reach the tunnels other replicas hold (UsePeers).
+	peers *peers
 }
 
 type entry struct {
@@ -85,11 +87,16 @@ func (r *Registry) Register(cluster string, session *yamux.Session) {
 		transport.CloseIdleConnections()
 	}
 	go func() {
+		r.announce(cluster)
 		<-session.CloseChan()
 		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.tunnels[cluster] == e {
+		removed := r.tunnels[cluster] == e
+		if removed {
 			delete(r.tunnels, cluster)
+		}
+		r.mu.Unlock()
+		if removed {
+			r.withdraw(cluster)
 		}
 	}()
 }
@@ -103,6 +110,7 @@ func (r *Registry) Close(cluster string) {
 	r.mu.Unlock()
 	if e != nil {
 		_ = e.session.Close()
+		r.withdraw(cluster)
 	}
 }
 
@@ -133,15 +141,21 @@ func (r *Registry) Clusters() []string {
 
 // DialContext opens a stream to cluster's agent: a connection on which the
 // agent serves plain HTTP/1.1 (upgrades included) and forwards each request
-// to its member's API. A cluster without a tunnel is a NotConnectedError.
+// to its member's API. A cluster whose tunnel another replica holds is
+// reached through that replica (UsePeers); one without a tunnel anywhere is
+// a NotConnectedError.
 func (r *Registry) DialContext(ctx context.Context, cluster string) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	e := r.tunnels[cluster]
+	p := r.peers
 	r.mu.Unlock()
 	if e == nil {
+		if p != nil {
+			return r.dialPeer(ctx, p, cluster)
+		}
 		return nil, &NotConnectedError{Cluster: cluster}
 	}
 	stream, err := e.session.Open()

@@ -25,21 +25,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/klog/v2"
 )
 
 // IsTunnelRequest tells whether req asks to upgrade to Protocol.
 func IsTunnelRequest(req *http.Request) bool {
-	if !httpstream.IsUpgradeRequest(req) {
-		return false
-	}
-	for _, p := range strings.Split(req.Header.Get("Upgrade"), ",") {
-		if strings.EqualFold(strings.TrimSpace(p), Protocol) {
-			return true
-		}
-	}
-	return false
+	return isUpgradeTo(req, Protocol)
 }
 
 // Accept answers the agent's upgrade request with 101, takes the
@@ -53,6 +44,22 @@ func Accept(w http.ResponseWriter, req *http.Request) (*yamux.Session, error) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return nil, err
 	}
+	conn, err := hijack(w, req, Protocol)
+	if err != nil {
+		return nil, err
+	}
+	session, err := yamux.Server(conn, Config(yamuxLog{logger: klog.FromContext(req.Context())}))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return session, nil
+}
+
+// hijack takes req's connection over and answers 101 with protocol. The
+// connection has no deadline left from the server's settings: what runs on
+// it may last as long as it needs.
+func hijack(w http.ResponseWriter, req *http.Request, protocol string) (net.Conn, error) {
 	hijacker, ok := w.(http.Hijacker)
 	if !ok {
 		err := fmt.Errorf("the connection cannot be taken over (%T): HTTP/2 carries no upgrade", w)
@@ -63,25 +70,18 @@ func Accept(w http.ResponseWriter, req *http.Request) (*yamux.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("taking over the connection: %w", err)
 	}
-	// No read deadline from the server's settings may end the tunnel.
 	_ = conn.SetDeadline(time.Time{})
-	if _, err := buffered.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + Protocol + "\r\n\r\n"); err == nil {
+	if _, err := buffered.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + protocol + "\r\n\r\n"); err == nil {
 		err = buffered.Flush()
 	}
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("answering the upgrade: %w", err)
 	}
-	var rwc net.Conn = conn
 	if buffered.Reader.Buffered() > 0 {
-		rwc = &bufferedConn{Conn: conn, r: buffered.Reader}
+		return &bufferedConn{Conn: conn, r: buffered.Reader}, nil
 	}
-	session, err := yamux.Server(rwc, Config(yamuxLog{logger: klog.FromContext(req.Context())}))
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return session, nil
+	return conn, nil
 }
 
 // bufferedConn reads what the server had buffered before the connection.

@@ -28,11 +28,14 @@ import (
 	"time"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apiserver/pkg/authorization/union"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/kubernetes"
 	cliflag "k8s.io/component-base/cli/flag"
 	netutils "k8s.io/utils/net"
 
@@ -43,6 +46,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/apiserver"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/pkg/tunnel/peers"
 )
 
 // etcdPathPrefix is where fedhub keeps its objects in etcd.
@@ -71,6 +75,9 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectLeaseDuration is the TTL of the election's etcd lease.
 	LeaderElectLeaseDuration time.Duration
+	// PeerAddress is the IP or host name at which the other replicas reach
+	// this one (at --secure-port) for streams through the pull tunnels it holds.
+	PeerAddress string
 }
 
 // NewOptions returns options with fedhub's defaults.
@@ -131,6 +138,10 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 			"Warnings are always recorded. 0 records every Normal event.")
 	pf.IntVar(&o.Propagation.EventBurst, "propagation-event-burst", o.Propagation.EventBurst,
 		"Normal events propagation may record in a burst above --propagation-event-qps.")
+	fs.StringVar(&o.PeerAddress, "peer-address", o.PeerAddress,
+		"IP or host name at which the other fedhub replicas reach this one, at --secure-port, for the pull members' "+
+			"tunnels it holds (docs/ha.md); every replica must serve the same certificate. Default: --bind-address, "+
+			"or the host's default interface when that is unspecified. In a pod, use the pod IP.")
 	lf := fss.FlagSet("leader election")
 	lf.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect,
 		"Run the reconcilers only in the replica that holds an election in fedhub's etcd; every replica serves the API. "+
@@ -207,6 +218,9 @@ func (o *Options) Validate() error {
 	if o.Propagation.EventQPS < 0 || (o.Propagation.EventQPS > 0 && o.Propagation.EventBurst < 1) {
 		errs = append(errs, fmt.Errorf("--propagation-event-qps must not be negative, and --propagation-event-burst at least 1 when it is positive"))
 	}
+	if strings.Contains(o.PeerAddress, ":") && net.ParseIP(o.PeerAddress) == nil {
+		errs = append(errs, fmt.Errorf("--peer-address must be an IP or a host name without a port (the port is --secure-port): %q", o.PeerAddress))
+	}
 	if o.UsesEmbeddedEtcd() && o.EmbeddedEtcdDir == "" {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-dir is required when --etcd-servers is empty"))
 	}
@@ -220,6 +234,25 @@ func (o *Options) ServerURL() string {
 		host = addr.String()
 	}
 	return "https://" + net.JoinHostPort(host, strconv.Itoa(o.RecommendedOptions.SecureServing.BindPort))
+}
+
+// peerAddress is --peer-address, or where this replica serves when unset,
+// with --secure-port.
+func (o *Options) peerAddress() (string, error) {
+	secure := o.RecommendedOptions.SecureServing
+	port := strconv.Itoa(secure.BindPort)
+	if o.PeerAddress != "" {
+		return net.JoinHostPort(o.PeerAddress, port), nil
+	}
+	ip := secure.BindAddress
+	if ip == nil || ip.IsUnspecified() {
+		chosen, err := utilnet.ResolveBindAddress(net.IPv4zero)
+		if err != nil {
+			return "", fmt.Errorf("choosing the address the other replicas reach this one at (set --peer-address): %w", err)
+		}
+		ip = chosen
+	}
+	return net.JoinHostPort(ip.String(), port), nil
 }
 
 // shutdownWatchTerminationGracePeriod bounds how long shutting down waits
@@ -276,5 +309,40 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			LeaseDuration: o.LeaderElectLeaseDuration,
 		}
 	}
+	if !o.Standalone && serverConfig.ClientConfig != nil && serverConfig.Authorization.Authorizer != nil {
+		if err := o.applyTunnelPeers(config); err != nil {
+			return nil, err
+		}
+	}
 	return config, nil
+}
+
+// applyTunnelPeers lets the replicas reach each other's pull tunnels: a
+// directory in etcd beside the leader election's key, and fedhub's own
+// host identity allowed to ask a peer for a stream.
+func (o *Options) applyTunnelPeers(config *apiserver.Config) error {
+	address, err := o.peerAddress()
+	if err != nil {
+		return err
+	}
+	host, err := kubernetes.NewForConfig(config.GenericConfig.ClientConfig)
+	if err != nil {
+		return err
+	}
+	self := peers.NewSelf(host.AuthenticationV1())
+	authz, err := union.New(union.NamedAuthorizer{AuthorizerName: peers.AuthorizerName, Authorizer: peers.NewAuthorizer(self)},
+		union.NamedAuthorizer{AuthorizerName: "fedhub", Authorizer: config.GenericConfig.Authorization.Authorizer})
+	if err != nil {
+		return err
+	}
+	config.GenericConfig.Authorization.Authorizer = authz
+	storage := o.RecommendedOptions.Etcd.StorageConfig
+	config.TunnelPeers = &apiserver.TunnelPeers{
+		Etcd:          storage.Transport,
+		Key:           path.Join("/", storage.Prefix, "tunnels"),
+		Address:       address,
+		LeaseDuration: o.LeaderElectLeaseDuration,
+		Self:          self,
+	}
+	return nil
 }

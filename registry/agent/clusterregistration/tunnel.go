@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authentication/user"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/klog/v2"
@@ -45,10 +46,18 @@ const revocationCheckInterval = 10 * time.Second
 // tunnel.Protocol; the connection becomes a yamux session registered in
 // tunnels under NAME, through which the proxy subresource of the
 // KubeFedCluster NAME reaches the member. pkg/agentauth lets only the
-// agent identity of NAME do this.
+// agent identity of NAME do this. The same subresource, upgraded to
+// tunnel.PeerProtocol, gives another fedhub replica a stream through the
+// tunnel held here (docs/ha.md); only fedhub's own identity may ask.
 type TunnelREST struct {
 	registrations rest.Getter
 	tunnels       *tunnel.Registry
+	fedhub        FedhubIdentity
+}
+
+// FedhubIdentity tells whether a user is fedhub itself (pkg/tunnel/peers.Self).
+type FedhubIdentity interface {
+	Is(ctx context.Context, u user.Info) bool
 }
 
 var (
@@ -57,9 +66,10 @@ var (
 )
 
 // NewTunnelREST returns the subresource of the registrations served by
-// registrations, registering tunnels in tunnels.
-func NewTunnelREST(registrations rest.Getter, tunnels *tunnel.Registry) *TunnelREST {
-	return &TunnelREST{registrations: registrations, tunnels: tunnels}
+// registrations, registering tunnels in tunnels; peer replicas are those
+// fedhub recognizes (none when it is nil).
+func NewTunnelREST(registrations rest.Getter, tunnels *tunnel.Registry, fedhub FedhubIdentity) *TunnelREST {
+	return &TunnelREST{registrations: registrations, tunnels: tunnels, fedhub: fedhub}
 }
 
 // New returns a ClusterRegistration, the resource the subresource is of.
@@ -81,6 +91,9 @@ func (r *TunnelREST) NewConnectOptions() (runtime.Object, bool, string) { return
 // registration name is found approved.
 func (r *TunnelREST) Connect(ctx context.Context, name string, _ runtime.Object, _ rest.Responder) (http.Handler, error) {
 	namespace, _ := genericapirequest.NamespaceFrom(ctx)
+	if u, ok := genericapirequest.UserFrom(ctx); ok && r.fedhub != nil && r.fedhub.Is(ctx, u) {
+		return r.peerHandler(name), nil
+	}
 	// Whatever RBAC grants (fedhub:federation-admin has every verb on
 	// agent.fedhub.io), only the cluster's agent may stand in for it: the
 	// holder of a tunnel receives the hub users' requests to the member.
@@ -102,6 +115,17 @@ func (r *TunnelREST) Connect(ctx context.Context, name string, _ runtime.Object,
 		logger.Info("A pull member's tunnel is open", "remote", req.RemoteAddr)
 		go r.watch(klog.NewContext(context.Background(), klog.Background().WithValues("cluster", name)), namespace, name, session)
 	}), nil
+}
+
+// peerHandler gives another replica a stream through name's tunnel here.
+func (r *TunnelREST) peerHandler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !tunnel.IsPeerRequest(req) {
+			http.Error(w, fmt.Sprintf("fedhub's peers upgrade the %s subresource to %s", tunnel.Subresource, tunnel.PeerProtocol), http.StatusBadRequest)
+			return
+		}
+		r.tunnels.ServePeer(w, req, name)
+	})
 }
 
 // approved is nil when the registration name exists and is approved.

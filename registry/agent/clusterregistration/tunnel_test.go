@@ -56,7 +56,7 @@ func TestTunnelConnect(t *testing.T) {
 		"member-3": {ObjectMeta: metav1.ObjectMeta{Name: "member-3"}},
 	}
 	tunnels := tunnel.NewRegistry()
-	r := clusterregistration.NewTunnelREST(registrations, tunnels)
+	r := clusterregistration.NewTunnelREST(registrations, tunnels, fedhubIs(fedhubUser))
 	as := func(name string, groups ...string) context.Context {
 		ctx := genericapirequest.WithNamespace(context.Background(), "kube-federation-system")
 		return genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: name, Groups: groups})
@@ -102,8 +102,11 @@ func TestTunnelConnect(t *testing.T) {
 	}
 	defer session.Close()
 	go func() {
-		stream, err := session.Accept()
-		if err == nil {
+		for {
+			stream, err := session.Accept()
+			if err != nil {
+				return
+			}
 			io.WriteString(stream, "member-1's agent")
 			stream.Close()
 		}
@@ -125,4 +128,60 @@ func TestTunnelConnect(t *testing.T) {
 	if got, _ := io.ReadAll(stream); string(got) != "member-1's agent" {
 		t.Fatalf("got %q", got)
 	}
+
+	t.Run("a peer replica gets a stream through the tunnel held here", func(t *testing.T) {
+		peer, err := r.Connect(as(fedhubUser), "member-1", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := httptest.NewServer(peer)
+		defer server.Close()
+		if got := rawUpgrade(t, server.URL, tunnel.PeerProtocol); got != "101 member-1's agent" {
+			t.Errorf("a peer's stream: %q", got)
+		}
+		// fedhub's identity is no agent: it cannot register a tunnel.
+		if got := rawUpgrade(t, server.URL, tunnel.Protocol); !strings.HasPrefix(got, "400") {
+			t.Errorf("fedhub's identity upgrading to the agent's protocol: %q, want 400", got)
+		}
+		noTunnel, err := r.Connect(as(fedhubUser), "member-3", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := httptest.NewServer(noTunnel)
+		defer other.Close()
+		if got := rawUpgrade(t, other.URL, tunnel.PeerProtocol); !strings.HasPrefix(got, "503") {
+			t.Errorf("a peer's stream to a cluster without a tunnel here: %q, want 503", got)
+		}
+	})
+}
+
+// fedhubUser is fedhub's own host identity in these tests.
+const fedhubUser = "system:serviceaccount:kube-federation-system:fedhub-apiserver"
+
+// fedhubIs recognizes name as fedhub.
+type fedhubIs string
+
+func (f fedhubIs) Is(_ context.Context, u user.Info) bool { return u.GetName() == string(f) }
+
+// rawUpgrade asks url for an upgrade to protocol and returns the status
+// code, then (after 101) what the other end wrote before closing.
+func rawUpgrade(t *testing.T, url, protocol string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: %s\r\n\r\n", protocol)
+	reader := bufio.NewReader(conn)
+	answer, err := http.ReadResponse(reader, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answer.StatusCode != http.StatusSwitchingProtocols {
+		return fmt.Sprint(answer.StatusCode)
+	}
+	rest, _ := io.ReadAll(reader)
+	return "101 " + string(rest)
 }
