@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 RUN_DIR := $(CURDIR)/.run
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build tools run run-standalone test unit integration e2e bench generate verify clean
+.PHONY: all build tools run run-standalone test unit integration e2e bench bench-scale generate verify clean
 
 all: build
 
@@ -73,6 +73,12 @@ e2e: build tools
 ## prints a table, writes bench-results.json, docs/performance.md and its latency plot
 bench: build tools
 	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUB_AGENT=$(BIN)/fedhub-agent go run ./test/bench $(BENCH_FLAGS)
+
+## bench-scale: measure fedhub at scale (BENCH_SCALE_FLAGS adds flags, e.g. -scale-parts crossdc); the crossdc part runs
+## fedhub on a 3-member etcd whose peers are a simulated 50 ms round trip apart, beside the same etcd without delay;
+## prints a table and writes bench-scale-results.json
+bench-scale: build tools
+	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUB_AGENT=$(BIN)/fedhub-agent go run ./test/bench -suite scale $(BENCH_SCALE_FLAGS)
 
 ## generate: rewrite every generated file (helpers beside the types, generated/)
 generate:

@@ -49,6 +49,11 @@ type options struct {
 	kind, scenarios, out, plot, doc       string
 	profile                               string
 	fedhubArgs, agentArgs                 stringList
+
+	// The scale suite's (scale.go): which parts, and the crossdc part's settings.
+	suite, scaleParts                             string
+	crossdcRTT, crossdcHeartbeat, crossdcElection time.Duration
+	crossdcCreates                                int
 }
 
 type stringList []string
@@ -76,8 +81,30 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "save a 10 s CPU profile of fedhub taken during the burst to this file")
 	flag.Var(&o.fedhubArgs, "fedhub-flag", "a flag for fedhub-apiserver, e.g. --fedhub-flag=--member-qps=500 (repeatable)")
 	flag.Var(&o.agentArgs, "agent-flag", "a flag for the pull scenario's fedhub-agent, e.g. --agent-flag=--workers=16 (repeatable)")
+	flag.StringVar(&o.suite, "suite", propagationSuite, "what to measure: "+propagationSuite+" (make bench) or "+scaleSuite+" (make bench-scale)")
+	flag.StringVar(&o.scaleParts, "scale-parts", strings.Join(scalePartNames(), ","), "the scale suite's parts to run, comma-separated")
+	flag.DurationVar(&o.crossdcRTT, "crossdc-rtt", 50*time.Millisecond, "crossdc: the round trip between fedhub's etcd members (half of it each way)")
+	flag.DurationVar(&o.crossdcHeartbeat, "crossdc-heartbeat", 50*time.Millisecond, "crossdc: etcd's --heartbeat-interval (about the RTT, docs/ha.md)")
+	flag.DurationVar(&o.crossdcElection, "crossdc-election", 500*time.Millisecond, "crossdc: etcd's --election-timeout (10 heartbeats)")
+	flag.IntVar(&o.crossdcCreates, "crossdc-creates", 200, "crossdc: federated objects created one at a time per measure")
 	flag.Parse()
 	o.workers = workersOf(o.fedhubArgs)
+	run := run
+	if o.suite == scaleSuite {
+		// The scale suite's own defaults, unless given.
+		given := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if !given["members"] {
+			o.members = 2
+		}
+		if !given["out"] {
+			o.out = "bench-scale-results.json"
+		}
+		run = runScale
+	} else if o.suite != propagationSuite {
+		fmt.Fprintf(os.Stderr, "bench: unknown -suite %q\n", o.suite)
+		os.Exit(2)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
