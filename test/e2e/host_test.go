@@ -120,6 +120,15 @@ func TestHostRBACGovernsFedhub(t *testing.T) {
 	if _, errOut, err := kubectlAs(observer, "delete", "kubefedcluster", "member-1", "-n", "kube-federation-system", "--dry-run=server"); err == nil || !strings.Contains(errOut, "Forbidden") {
 		t.Errorf("a federation viewer deleting a cluster: err=%v, stderr=%s", err, errOut)
 	}
+	for _, resource := range []string{"federatedtypeconfigs", "kubefedconfigs", "replicaschedulingpreferences", "federatedconfigmaps"} {
+		if _, errOut, err := kubectlAs(observer, "get", resource, "-A"); err != nil {
+			t.Errorf("a federation viewer listing %s: %v\n%s", resource, err, errOut)
+		}
+	}
+	// Reading fedhub's objects is not reading the members: no proxy.
+	if _, errOut, err := kubectlAs(observer, "get", "--raw", "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-system/kubefedclusters/member-1/proxy/api/v1/namespaces"); err == nil || !strings.Contains(errOut, "Forbidden") {
+		t.Errorf("a federation viewer reading member-1 through the proxy: err=%v, stderr=%s", err, errOut)
+	}
 
 	// A namespace viewer, through the host's aggregated view role, reads
 	// scheduling preferences in that namespace and nothing of the platform's.
