@@ -19,6 +19,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -144,22 +145,26 @@ func (c *Cluster) schedulerArgs() []string {
 }
 
 // KwokPodLog is what `kubectl logs` returns for every container kwok runs,
-// one line; `kubectl exec` runs the command on this machine.
+// one line, until a test appends to it (Cluster.AppendKwokPodLog); `kubectl
+// exec` runs the command on this machine.
 const KwokPodLog = "hello from kwok"
 
-// kwokDebugging makes kwok serve logs and exec as a kubelet does: every
-// pod's containers log the file the framework writes, and exec runs the
-// command locally (so `kubectl exec POD -- echo ok` prints ok). They are
-// kwok configuration (--config), not custom resources: kwok reads
-// ClusterLogs and ClusterExec from either, and the member serves no
-// kwok.x-k8s.io types that a test of the member's discovery would see.
+// kwokDebugging makes kwok serve logs, exec, attach and port-forward as a
+// kubelet does: every pod's containers log the file the framework writes
+// (`kubectl logs -f` follows it), exec runs the command locally (so `kubectl
+// exec POD -- echo ok` prints ok), attach streams what is appended to the
+// log file after it attached, and every port of every pod is forwarded to
+// one loopback address of the cluster's (Cluster.KwokPortForwardAddress).
+// They are kwok configuration (--config), not custom resources: kwok reads
+// them from either, and the member serves no kwok.x-k8s.io types that a
+// test of the member's discovery would see.
 const kwokDebugging = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
 metadata:
   name: fedhub-test-logs
 spec:
   logs:
-  - logsFile: %q
+  - logsFile: %[1]q
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterExec
@@ -168,15 +173,41 @@ metadata:
 spec:
   execs:
   - local: {}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterAttach
+metadata:
+  name: fedhub-test-attach
+spec:
+  attaches:
+  - logsFile: %[1]q
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: fedhub-test-port-forward
+spec:
+  forwards:
+  - target:
+      address: 127.0.0.1
+      port: %[2]d
 `
+
+// Files in the cluster's directory: the containers' log, and the address
+// kwok forwards pods' ports to.
+const (
+	kwokLogFile                = "kwok-container.log"
+	kwokPortForwardAddressFile = "kwok-port-forward-address"
+)
 
 // kwokArgs point kwok at the cluster, limit it to the nodes StartWorkloads
 // annotates, and load its stages. Its server (healthz, metrics, and the
-// kubelet's logs and exec endpoints) gets a free loopback port, so it is
-// reachable for diagnosis but never from outside, and two clusters' kwoks
-// never collide. The nodes report 127.0.0.1 and that port as their kubelet
-// endpoint, and kwok serves it with TLS (the kube-apiserver speaks https
-// to kubelets) under a certificate of the cluster's CA.
+// kubelet's logs, exec, attach and port-forward endpoints) gets a free
+// loopback port, so it is reachable for diagnosis but never from outside,
+// and two clusters' kwoks never collide. The nodes report 127.0.0.1 and that
+// port as their kubelet endpoint, and kwok serves it with TLS (the
+// kube-apiserver speaks https to kubelets) under a certificate of the
+// cluster's CA.
 func (c *Cluster) kwokArgs(binaries Binaries) ([]string, error) {
 	port, err := FreePort()
 	if err != nil {
@@ -217,16 +248,57 @@ func (c *Cluster) kwokArgs(binaries Binaries) ([]string, error) {
 }
 
 // writeKwokDebugging writes the containers' log file (in the CRI log format
-// kwok reads) and kwok's ClusterLogs and ClusterExec, and returns the path
-// of the latter.
+// kwok reads), picks the port-forward address (a free loopback port, written
+// down for KwokPortForwardAddress), and writes kwok's debugging
+// configuration, whose path it returns.
 func (c *Cluster) writeKwokDebugging() (string, error) {
-	logFile := filepath.Join(c.dir, "kwok-container.log")
-	line := "2026-01-01T00:00:00.000000000Z stdout F " + KwokPodLog + "\n"
-	if err := os.WriteFile(logFile, []byte(line), 0o644); err != nil {
+	logFile := filepath.Join(c.dir, kwokLogFile)
+	if err := os.WriteFile(logFile, criLogLine(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), KwokPodLog), 0o644); err != nil {
+		return "", err
+	}
+	forwardPort, err := FreePort()
+	if err != nil {
+		return "", err
+	}
+	address := net.JoinHostPort("127.0.0.1", strconv.Itoa(forwardPort))
+	if err := os.WriteFile(filepath.Join(c.dir, kwokPortForwardAddressFile), []byte(address), 0o644); err != nil {
 		return "", err
 	}
 	path := filepath.Join(c.dir, "kwok-debugging.yaml")
-	return path, os.WriteFile(path, fmt.Appendf(nil, kwokDebugging, logFile), 0o644)
+	return path, os.WriteFile(path, fmt.Appendf(nil, kwokDebugging, logFile, forwardPort), 0o644)
+}
+
+// criLogLine is one full stdout line of a container log as the CRI writes it.
+func criLogLine(at time.Time, line string) []byte {
+	return []byte(at.UTC().Format(time.RFC3339Nano) + " stdout F " + line + "\n")
+}
+
+// AppendKwokPodLog appends a line to what every container on the cluster's
+// kwok nodes has logged: `kubectl logs` shows it after KwokPodLog from then
+// on, and a running `kubectl logs -f` or `kubectl attach` prints it.
+func (c *Cluster) AppendKwokPodLog(line string) error {
+	file, err := os.OpenFile(filepath.Join(c.dir, kwokLogFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := file.Write(criLogLine(time.Now(), line)); err != nil {
+		_ = file.Close()
+		return err
+	}
+	return file.Close()
+}
+
+// KwokPortForwardAddress is the loopback host:port kwok forwards every port
+// of every pod on the cluster's nodes to: `kubectl port-forward POD L:P`
+// reaches whatever listens there, whatever P is. The framework starts no
+// listener; a test listens there itself for as long as it needs to, and
+// fails to if another test of the same cluster does at the same time.
+func (c *Cluster) KwokPortForwardAddress() (string, error) {
+	data, err := os.ReadFile(filepath.Join(c.dir, kwokPortForwardAddressFile))
+	if err != nil {
+		return "", fmt.Errorf("the cluster %s runs no kwok (StartWorkloads): %w", c.Name, err)
+	}
+	return string(data), nil
 }
 
 // createNodes creates the nodes kwok manages and returns their names.
