@@ -221,6 +221,8 @@ func (r *Results) document(table, plotPath string) string {
 	b.WriteString("all on one machine and one etcd for the clusters (fedhub has its own embedded etcd). ")
 	b.WriteString("It runs the scenarios below in one run, so that fedhub and the baseline share the same conditions, ")
 	b.WriteString("prints this table and writes `bench-results.json`.\n\n")
+	b.WriteString("Across datacenters, fedhub on a 3-member etcd whose members are a simulated 50 ms round trip apart, is measured by `make bench-scale` (its `crossdc` part); ")
+	b.WriteString("its results and the etcd settings used are in docs/ha.md, \"Measured across datacenters\".\n\n")
 	b.WriteString("## Method\n\n")
 	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4, and deletes them (untimed).\n")
 	b.WriteString("   **Ceiling (1b):** with the kind's propagation disabled, the benchmark itself does the least any federated path must, with the baseline's concurrency: per object it creates the federated object in fedhub, creates the object in every member and stores a `Propagation=True` status. Its ratio to the baseline is the most the burst's ratio can reach on this machine; the rest of the burst's cost is propagation's own (watching fedhub and the members, deciding, recording events). It runs before the burst, when no events are still being written, and the objects are deleted (untimed) before propagation is enabled again.\n")
