@@ -67,6 +67,9 @@ func TestPullTunnel(t *testing.T) {
 	}
 	f, err := framework.StartFederation(context.Background(), framework.FederationOptions{
 		Binaries: binaries, Dir: dir, Members: 2, NodesPerMember: 1, PullMembers: []int{2},
+		// Two replicas on one etcd: the host reaches the first, which holds
+		// the tunnel; peerReplicaSubtests go through the second.
+		FedhubEtcdMembers: 1, FedhubReplicas: 2,
 		Agent: framework.AgentOptions{LeaseDuration: pullAgentLease}, HostArgs: []string{"--request-timeout=10s"},
 	})
 	if err != nil {
@@ -138,6 +141,10 @@ func TestPullTunnel(t *testing.T) {
 				t.Errorf("the agent's log has no line proxying %s", want)
 			}
 		}
+	})
+
+	t.Run("a second fedhub replica reaches member-2 through the one holding its tunnel", func(t *testing.T) {
+		peerReplicaSubtests(t, f)
 	})
 
 	t.Run("a 30 s watch through the tunnel outlives the host's 10 s request timeout", func(t *testing.T) {
