@@ -44,6 +44,7 @@ import (
 	clientsetscheme "github.com/fedhub/fedhub/generated/clientset/versioned/scheme"
 	informers "github.com/fedhub/fedhub/generated/informers/externalversions"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/pkg/reconciler/registration"
@@ -182,7 +183,8 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 	if err != nil {
 		return err
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(FederationNamespace))
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(FederationNamespace),
+		informers.WithTransform(reconciler.StripManagedFields))
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(4)
 	var secrets coreinformers.SecretInformer
@@ -205,7 +207,7 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: host.CoreV1().Events("")})
 	}
 	// Preferences live in the teams' namespaces; everything else in the federation's.
-	allNamespaces := informers.NewSharedInformerFactory(client, 0)
+	allNamespaces := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(reconciler.StripManagedFields))
 	var runs []func()
 	if enabled.health {
 		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + clusterhealth.ControllerName})

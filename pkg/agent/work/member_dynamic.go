@@ -19,6 +19,7 @@ package work
 import (
 	"context"
 	"encoding/json"
+	"github.com/fedhub/fedhub/pkg/reconciler"
 	"sync"
 	"time"
 
@@ -253,7 +254,7 @@ func (m *DynamicMember) informerFor(resource schema.GroupVersionResource) *membe
 	}
 	informer := dynamicinformer.NewFilteredDynamicInformer(m.client, resource, metav1.NamespaceAll, 0,
 		cache.Indexers{}, func(o *metav1.ListOptions) { o.LabelSelector = managedLabel + "=true" }).Informer()
-	_ = informer.SetTransform(stripManagedFields)
+	_ = informer.SetTransform(reconciler.StripManagedFields)
 	notify := func(obj interface{}) {
 		if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tombstone.Obj
@@ -289,13 +290,4 @@ func cacheKey(ref Ref) string {
 		return ref.Name
 	}
 	return ref.Namespace + "/" + ref.Name
-}
-
-// stripManagedFields drops managedFields from cached objects: the agent never
-// reads them, and they are often the larger part of an object.
-func stripManagedFields(obj interface{}) (interface{}, error) {
-	if o, ok := obj.(metav1.Object); ok {
-		o.SetManagedFields(nil)
-	}
-	return obj, nil
 }

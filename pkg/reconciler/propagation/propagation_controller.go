@@ -144,6 +144,7 @@ func (c *TypeController) Run(ctx context.Context, workers int) {
 		return
 	}
 	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, c.federated, "", resyncPeriod, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
+	_ = informer.Informer().SetTransform(reconciler.StripManagedFields)
 	c.mu.Lock()
 	c.fedLister, c.fedSynced = informer.Lister(), informer.Informer().HasSynced
 	c.mu.Unlock()
@@ -302,6 +303,7 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 	ctx, cancel := context.WithCancel(ctx)
 	informer := dynamicinformer.NewFilteredDynamicInformer(cluster.Client, c.target, "", 0, cache.Indexers{},
 		func(options *metav1.ListOptions) { options.LabelSelector = ManagedLabel + "=true" })
+	_ = informer.Informer().SetTransform(reconciler.StripManagedFields)
 	handler := func(obj any) {
 		if key, ok := c.memberKey(obj); ok {
 			c.queue.Add(key)

@@ -244,6 +244,7 @@ func (c *Controller) syncWorkloadKinds(ctx context.Context) {
 func (c *Controller) startWorkloadInformer(ctx context.Context, resource schema.GroupVersionResource) *workloadInformer {
 	ctx, cancel := context.WithCancel(ctx)
 	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, resource, "", 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
+	_ = informer.Informer().SetTransform(reconciler.StripManagedFields)
 	// A workload's creation, deletion and spec changes (its placement, a
 	// user's overrides) reach the preference of the same name; its status,
 	// rewritten all through a rollout, does not change the plan.
