@@ -47,7 +47,7 @@ type options struct {
 	pacedRate                             float64
 	steady                                time.Duration
 	kind, scenarios, out, plot, doc       string
-	profile                               string
+	profile, heapProfile                  string
 	fedhubArgs, agentArgs                 stringList
 
 	// The scale suite's (scale.go): which parts, and the crossdc part's settings.
@@ -79,6 +79,7 @@ func main() {
 	flag.StringVar(&o.plot, "plot", "docs/performance-latency.png", "where to write the paced latency plot (PNG)")
 	flag.StringVar(&o.doc, "doc", "docs/performance.md", "where to write the report; empty for none")
 	flag.StringVar(&o.profile, "profile", "", "save a 10 s CPU profile of fedhub taken during the burst to this file")
+	flag.StringVar(&o.heapProfile, "heap-profile", "", "save a heap profile of fedhub taken after the burst (after a GC) to this file")
 	flag.Var(&o.fedhubArgs, "fedhub-flag", "a flag for fedhub-apiserver, e.g. --fedhub-flag=--member-qps=500 (repeatable)")
 	flag.Var(&o.agentArgs, "agent-flag", "a flag for the pull scenario's fedhub-agent, e.g. --agent-flag=--workers=16 (repeatable)")
 	flag.StringVar(&o.suite, "suite", propagationSuite, "what to measure: "+propagationSuite+" (make bench) or "+scaleSuite+" (make bench-scale)")

@@ -290,6 +290,9 @@ func (b *bench) burst(ctx context.Context, r *Results) error {
 		statusesDone.Round(time.Millisecond), n*len(b.members), elapsed.Round(time.Millisecond))
 	r.RSSBytes = rss(b.f.Fedhub.PID())
 	r.RSSBytesPerObject = float64(r.RSSBytes-b.rssBefore) / float64(n)
+	if b.o.heapProfile != "" {
+		b.saveFedhubProfile(ctx, b.o.heapProfile, "/debug/pprof/heap", "gc", "1")
+	}
 	return nil
 }
 
@@ -561,16 +564,22 @@ func (b *bench) cpuNow() cpuUse {
 
 // profileFedhub saves a 10-second CPU profile of fedhub, e.g. of the burst.
 func (b *bench) profileFedhub(ctx context.Context, path string) {
+	b.saveFedhubProfile(ctx, path, "/debug/pprof/profile", "seconds", "10")
+}
+
+// saveFedhubProfile saves what fedhub's pprof endpoint at endpoint answers,
+// with one query parameter, to path.
+func (b *bench) saveFedhubProfile(ctx context.Context, path, endpoint, param, value string) {
 	client, err := kubernetes.NewForConfig(b.f.Fedhub.AdminConfig(b.f.Host))
 	if err != nil {
 		logf("  profile: %v", err)
 		return
 	}
-	data, err := client.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "10").DoRaw(ctx)
+	data, err := client.Discovery().RESTClient().Get().AbsPath(endpoint).Param(param, value).DoRaw(ctx)
 	if err == nil {
 		err = os.WriteFile(path, data, 0o644)
 	}
 	if err != nil {
-		logf("  profile: %v", err)
+		logf("  profile %s: %v", endpoint, err)
 	}
 }
