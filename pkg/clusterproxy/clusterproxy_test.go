@@ -29,6 +29,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -264,6 +265,63 @@ func TestProxyUpgrade(t *testing.T) {
 	defer member.Close()
 	cluster, host := pushMember(t, member)
 	upgradeThrough(t, serve(t, New(host, nil), cluster, &recorder{}), "Bearer member-token")
+}
+
+// connectProxy is an HTTP proxy that serves CONNECT only and records the
+// addresses it tunnels to.
+type connectProxy struct {
+	mu      sync.Mutex
+	targets []string
+}
+
+func (p *connectProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodConnect {
+		http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+		return
+	}
+	p.mu.Lock()
+	p.targets = append(p.targets, req.Host)
+	p.mu.Unlock()
+	target, err := net.Dial("tcp", req.Host)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	conn, rw, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		target.Close()
+		return
+	}
+	_, _ = rw.WriteString("HTTP/1.1 200 Connection established\r\n\r\n")
+	_ = rw.Flush()
+	go func() { _, _ = io.Copy(target, rw); target.Close() }()
+	_, _ = io.Copy(conn, target)
+	conn.Close()
+}
+
+func (p *connectProxy) tunnels() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.targets)
+}
+
+// TestProxyUpgradeThroughSpecProxy: a member behind spec.proxyURL is
+// reached through that proxy for upgrades too (proxy.DialURL alone would
+// dial the member directly).
+func TestProxyUpgradeThroughSpecProxy(t *testing.T) {
+	member := httptest.NewUnstartedServer(http.HandlerFunc(upgrader))
+	member.StartTLS()
+	defer member.Close()
+	connect := &connectProxy{}
+	proxyServer := httptest.NewServer(connect)
+	defer proxyServer.Close()
+	cluster, host := pushMember(t, member)
+	cluster.Spec.ProxyURL = proxyServer.URL
+	upgradeThrough(t, serve(t, New(host, nil), cluster, &recorder{}), "Bearer member-token")
+	memberAddr := member.Listener.Addr().String()
+	if got := connect.tunnels(); len(got) == 0 || !slices.Contains(got, memberAddr) {
+		t.Errorf("the proxy tunnelled to %v, want %s", got, memberAddr)
+	}
 }
 
 // dialer reaches a pull member's "agent", here a plain HTTP server.

@@ -17,11 +17,18 @@ limitations under the License.
 package clusterproxy
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	netproxy "golang.org/x/net/proxy"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/proxy"
@@ -66,9 +73,124 @@ func MemberTransports(config *restclient.Config) (*url.URL, http.RoundTripper, p
 		}
 		connection = utilnet.SetTransportDefaults(&http.Transport{TLSClientConfig: tlsConfig, Proxy: config.Proxy, DialContext: config.Dial})
 	}
+	if t, ok := connection.(*http.Transport); ok && t.Proxy != nil {
+		// proxy.DialURL dials upgrades with the transport's DialContext
+		// and ignores its Proxy: reach the member through the proxy there.
+		t = t.Clone()
+		t.DialContext = proxyDialer(t.Proxy, t.DialContext)
+		t.Proxy = nil
+		connection = t
+	}
 	wrappers, err := restclient.HTTPWrappersForConfig(config, proxy.MirrorRequest)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return location, transport, proxy.NewUpgradeRequestRoundTripper(connection, wrappers), nil
 }
+
+// dialFunc is http.Transport's DialContext.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// proxyDialer dials addr through the proxy proxyFor names for an https
+// request to addr (spec.proxyURL, or the environment's), as net/http does
+// for plain requests: an HTTP CONNECT through an http:// or https://
+// proxy, or SOCKS5; directly when it names none.
+func proxyDialer(proxyFor func(*http.Request) (*url.URL, error), direct dialFunc) dialFunc {
+	if direct == nil {
+		direct = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		proxyURL, err := proxyFor(&http.Request{URL: &url.URL{Scheme: "https", Host: addr}})
+		if err != nil {
+			return nil, err
+		}
+		if proxyURL == nil {
+			return direct(ctx, network, addr)
+		}
+		switch proxyURL.Scheme {
+		case "socks5", "socks5h":
+			dialer, err := netproxy.FromURL(proxyURL, contextDialer(direct))
+			if err != nil {
+				return nil, err
+			}
+			return dialer.(netproxy.ContextDialer).DialContext(ctx, network, addr)
+		case "http", "https":
+			return connectThrough(ctx, proxyURL, direct, addr)
+		}
+		return nil, fmt.Errorf("proxy %s: scheme %q is not supported", proxyURL.Redacted(), proxyURL.Scheme)
+	}
+}
+
+// contextDialer is a dialFunc as golang.org/x/net/proxy's forward dialer.
+type contextDialer dialFunc
+
+func (d contextDialer) Dial(network, addr string) (net.Conn, error) {
+	return d(context.Background(), network, addr)
+}
+
+func (d contextDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d(ctx, network, addr)
+}
+
+// connectThrough opens a tunnel to addr with an HTTP CONNECT to the proxy at
+// proxyURL (over TLS for https://, with its user info as basic credentials).
+func connectThrough(ctx context.Context, proxyURL *url.URL, direct dialFunc, addr string) (net.Conn, error) {
+	proxyAddr := proxyURL.Host
+	if proxyURL.Port() == "" {
+		port := "80"
+		if proxyURL.Scheme == "https" {
+			port = "443"
+		}
+		proxyAddr = net.JoinHostPort(proxyURL.Hostname(), port)
+	}
+	conn, err := direct(ctx, "tcp", proxyAddr)
+	if err != nil {
+		return nil, err
+	}
+	if proxyURL.Scheme == "https" {
+		tlsConn := tls.Client(conn, &tls.Config{ServerName: proxyURL.Hostname(), MinVersion: tls.VersionTLS12})
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("TLS to proxy %s: %w", proxyURL.Redacted(), err)
+		}
+		conn = tlsConn
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	connect := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
+	if user := proxyURL.User; user != nil {
+		password, _ := user.Password()
+		connect.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user.Username()+":"+password)))
+	}
+	if err := connect.Write(conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	reader := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(reader, connect)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("CONNECT %s through proxy %s: %w", addr, proxyURL.Redacted(), err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		conn.Close()
+		return nil, fmt.Errorf("CONNECT %s through proxy %s: %s", addr, proxyURL.Redacted(), resp.Status)
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if reader.Buffered() > 0 {
+		// The proxy may not send anything before the member answers; if it
+		// did, it belongs to the member's stream.
+		return &bufferedConn{Conn: conn, reader: reader}, nil
+	}
+	return conn, nil
+}
+
+// bufferedConn reads first what a bufio.Reader already holds.
+type bufferedConn struct {
+	net.Conn
+	reader *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.reader.Read(p) }
