@@ -76,7 +76,9 @@ bench: build tools
 
 ## bench-scale: measure fedhub at scale (BENCH_SCALE_FLAGS adds flags, e.g. -scale-parts crossdc); the crossdc part runs
 ## fedhub on a 3-member etcd whose peers are a simulated 50 ms round trip apart, beside the same etcd without delay;
-## prints a table and writes bench-scale-results.json
+## the growth part runs make bench's baseline, burst, paced and restart scenarios at N = 2,000 / 10,000 / 20,000
+## (M = 3) and M = 3 / 6 (N = 5,000), a federation per row; prints a table, writes bench-scale-results.json and
+## the growth table into docs/performance.md
 bench-scale: build tools
 	FEDHUB_APISERVER=$(BIN)/fedhub-apiserver FEDHUB_AGENT=$(BIN)/fedhub-agent go run ./test/bench -suite scale $(BENCH_SCALE_FLAGS)
 

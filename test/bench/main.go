@@ -54,6 +54,9 @@ type options struct {
 	suite, scaleParts                             string
 	crossdcRTT, crossdcHeartbeat, crossdcElection time.Duration
 	crossdcCreates                                int
+	// The growth part's (growth.go): N at the first M, then M at one N.
+	growthObjects, growthMembers string
+	growthMembersObjects         int
 }
 
 type stringList []string
@@ -88,6 +91,9 @@ func main() {
 	flag.DurationVar(&o.crossdcHeartbeat, "crossdc-heartbeat", 50*time.Millisecond, "crossdc: etcd's --heartbeat-interval (about the RTT, docs/ha.md)")
 	flag.DurationVar(&o.crossdcElection, "crossdc-election", 500*time.Millisecond, "crossdc: etcd's --election-timeout (10 heartbeats)")
 	flag.IntVar(&o.crossdcCreates, "crossdc-creates", 200, "crossdc: federated objects created one at a time per measure")
+	flag.StringVar(&o.growthObjects, "growth-objects", "2000,10000,20000", "growth: the numbers of federated objects (N), each at the first of -growth-members, comma-separated")
+	flag.StringVar(&o.growthMembers, "growth-members", "3,6", "growth: the numbers of API-only members (M), each at N = -growth-members-objects, comma-separated")
+	flag.IntVar(&o.growthMembersObjects, "growth-members-objects", 5000, "growth: N for the rows of -growth-members (0: none)")
 	flag.Parse()
 	o.workers = workersOf(o.fedhubArgs)
 	run := run
@@ -188,7 +194,8 @@ func run(o options) error {
 		if len(latencies) > 0 && o.plot != "" {
 			plot, _ = filepath.Rel(filepath.Dir(o.doc), o.plot)
 		}
-		if err := os.WriteFile(o.doc, []byte(results.document(table, plot)), 0o644); err != nil {
+		// The growth section, make bench-scale's, stays (growth_doc.go).
+		if err := os.WriteFile(o.doc, []byte(keepGrowthSection(o.doc, results.document(table, plot))), 0o644); err != nil {
 			return err
 		}
 	}

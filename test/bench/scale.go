@@ -48,6 +48,7 @@ var scaleParts = []struct {
 	run  scalePart
 }{
 	{crossDCPart, runCrossDC},
+	{growthPart, runGrowth},
 }
 
 func scalePartNames() []string {
@@ -71,6 +72,8 @@ type ScaleResults struct {
 	// CrossDC is the crossdc part's: fedhub on an etcd cluster whose
 	// members are a simulated round trip apart.
 	CrossDC *CrossDCResults `json:"crossdc,omitempty"`
+	// Growth is the growth part's: make bench's figures against N and M.
+	Growth *GrowthResults `json:"growth,omitempty"`
 }
 
 // runScale runs the selected parts of the scale suite, prints their table
@@ -117,6 +120,12 @@ func runScale(o options) error {
 	if err := os.WriteFile(o.out, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
+	if r.Growth != nil && o.doc != "" {
+		if err := writeGrowthSection(o.doc, r, "go run ./test/bench "+strings.Join(os.Args[1:], " ")); err != nil {
+			return err
+		}
+		logf("growth table written into %s", o.doc)
+	}
 	logf("done in %s; results in %s", time.Since(started).Round(time.Second), o.out)
 	return nil
 }
@@ -131,6 +140,13 @@ func (r *ScaleResults) table() string {
 	b.WriteString("\n\n")
 	if r.CrossDC != nil {
 		b.WriteString(r.CrossDC.table())
+	}
+	if r.Growth != nil {
+		if r.CrossDC != nil {
+			b.WriteString("\n")
+		}
+		b.WriteString(r.Growth.table())
+		b.WriteString(r.Growth.flatness())
 	}
 	return b.String()
 }
