@@ -66,6 +66,20 @@ type Results struct {
 	RestartMemberWrites          int     `json:"restart_member_writes"`
 	DeleteSeconds                float64 `json:"delete_seconds"`
 	DeleteObjectsPerSecond       float64 `json:"delete_objects_per_s"`
+	// The paced updates and deletes: PacedWriteObjects objects, one at a
+	// time at PacedRate, from the response at fedhub until every member
+	// holds the new version, or no longer holds the object; the direct ones
+	// (the baseline's) from sending the writes to every member until then.
+	PacedWriteObjects      int     `json:"paced_write_objects"`
+	PacedRate              float64 `json:"paced_rate"`
+	PacedUpdateP50Ms       float64 `json:"paced_update_p50_ms"`
+	PacedUpdateP99Ms       float64 `json:"paced_update_p99_ms"`
+	DirectPacedUpdateP50Ms float64 `json:"direct_paced_update_p50_ms"`
+	DirectPacedUpdateP99Ms float64 `json:"direct_paced_update_p99_ms"`
+	PacedDeleteP50Ms       float64 `json:"paced_delete_p50_ms"`
+	PacedDeleteP99Ms       float64 `json:"paced_delete_p99_ms"`
+	DirectPacedDeleteP50Ms float64 `json:"direct_paced_delete_p50_ms"`
+	DirectPacedDeleteP99Ms float64 `json:"direct_paced_delete_p99_ms"`
 	// The ceiling is the federated path's own writes, done by the benchmark
 	// with no reconciler: the most the burst's ratio can reach here.
 	CeilingSeconds            float64 `json:"ceiling_seconds"`
@@ -76,6 +90,10 @@ type Results struct {
 	BurstRatioToCeiling float64 `json:"burst_ratio_to_ceiling"`
 	RSSBytes            int64   `json:"rss_bytes"`
 	RSSBytesPerObject   float64 `json:"rss_bytes_per_object"`
+	// MemoryIdle is fedhub's memory once it serves the default types, before
+	// any object; MemoryAfterBurst right after the burst (RSSBytes).
+	MemoryIdle       *memoryUse `json:"memory_idle,omitempty"`
+	MemoryAfterBurst *memoryUse `json:"memory_after_burst,omitempty"`
 	// BaselineCPU and BurstCPU are the CPU seconds each component used
 	// during the baseline's creates and during the burst.
 	BaselineCPU cpuUse `json:"baseline_cpu_seconds"`
@@ -172,10 +190,19 @@ func (r *Results) table() string {
 		row("3 paced latency", "create at fedhub → seen in a member: p50 / p90 / p99 / max",
 			fmt.Sprintf("%.0f / %.0f / %.0f / %.0f ms", r.PacedP50Ms, r.PacedP90Ms, r.PacedP99Ms, r.PacedMaxMs), "", "p99 < 100 ms")
 	}
+	pacedWrites := func(p50, p99 float64) string { return fmt.Sprintf("%.0f / %.0f ms", p50, p99) }
+	direct := func(p50, p99 float64) string {
+		if !r.ran("baseline") {
+			return ""
+		}
+		return pacedWrites(p50, p99)
+	}
 	if r.ran("update") {
 		row("4 update wave", "every template changed once, until every member holds it",
 			fmt.Sprintf("%s in %.1f s", perSecond(r.UpdateObjectsPerSecond), r.UpdateSeconds), perSecond(r.DirectUpdateObjectsPerSecond),
 			fmt.Sprintf("ratio %.2f", r.UpdateRatioToDirect))
+		row("4b paced updates", fmt.Sprintf("%d updates, one at a time at %.0f /s: update at fedhub → every member holds it (direct: from sending the writes): p50 / p99",
+			r.PacedWriteObjects, r.PacedRate), pacedWrites(r.PacedUpdateP50Ms, r.PacedUpdateP99Ms), direct(r.DirectPacedUpdateP50Ms, r.DirectPacedUpdateP99Ms), "measured")
 	}
 	if r.ran("steady") {
 		row("5 steady state", fmt.Sprintf("member writes in %.0f quiet seconds; fedhub CPU", r.SteadySeconds),
@@ -188,10 +215,21 @@ func (r *Results) table() string {
 	if r.ran("delete") {
 		row("7 delete wave", "until the members are clean",
 			fmt.Sprintf("%s in %.1f s", perSecond(r.DeleteObjectsPerSecond), r.DeleteSeconds), "", "")
+		row("7b paced deletes", fmt.Sprintf("%d deletes, one at a time at %.0f /s: delete at fedhub → gone from every member (direct: from sending the deletes): p50 / p99",
+			r.PacedWriteObjects, r.PacedRate), pacedWrites(r.PacedDeleteP50Ms, r.PacedDeleteP99Ms), direct(r.DirectPacedDeleteP50Ms, r.DirectPacedDeleteP99Ms), "measured")
+	}
+	if m := r.MemoryIdle; m != nil {
+		row("8 memory idle", "fedhub RSS with the default types and no objects", fmt.Sprintf("%s MiB", mib(m.RSSBytes)), "", "≤ 200 MiB")
+		row("8 memory idle: parts", "RSS: file-backed / anonymous, and the Go runtime's parts of it", m.parts(), "", "")
+		row("8 memory idle: heap", "after a GC: live heap, heap goal; live heap (MiB) by component, from the heap profile's stacks", m.heap(), "", "")
 	}
 	if r.ran("burst") {
 		row("8 memory", "fedhub RSS after the burst; per federated object",
 			fmt.Sprintf("%.0f MiB; %.1f KiB", float64(r.RSSBytes)/(1<<20), r.RSSBytesPerObject/1024), "", "")
+	}
+	if m := r.MemoryAfterBurst; m != nil {
+		row("8 memory: parts", "after the burst, RSS: file-backed / anonymous, and the Go runtime's parts of it", m.parts(), "", "≤ 300 MiB")
+		row("8 memory: heap", "after the burst and a GC: live heap, heap goal; live heap (MiB) by component, from the heap profile's stacks", m.heap(), "", "")
 	}
 	if p := r.Pull; p != nil {
 		push, pull := fmt.Sprintf("push (%s)", p.PushMember), fmt.Sprintf("pull (%s, fedhub-agent)", p.PullMember)
@@ -224,16 +262,22 @@ func (r *Results) document(table, plotPath string) string {
 	b.WriteString("Across datacenters, fedhub on a 3-member etcd whose members are a simulated 50 ms round trip apart, is measured by `make bench-scale` (its `crossdc` part); ")
 	b.WriteString("its results and the etcd settings used are in docs/ha.md, \"Measured across datacenters\".\n\n")
 	b.WriteString("## Method\n\n")
-	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4, and deletes them (untimed).\n")
+	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4; then, watching the members, it updates and deletes the first K of them one at a time (each in every member at once, as propagation writes) at the paced rate, for scenarios 4b and 7b, and deletes the rest (untimed).\n")
 	b.WriteString("   **Ceiling (1b):** with the kind's propagation disabled, the benchmark itself does the least any federated path must, with the baseline's concurrency: per object it creates the federated object in fedhub, creates the object in every member and stores a `Propagation=True` status. Its ratio to the baseline is the most the burst's ratio can reach on this machine; the rest of the burst's cost is propagation's own (watching fedhub and the members, deciding, recording events). It runs before the burst, when no events are still being written, and the objects are deleted (untimed) before propagation is enabled again.\n")
 	b.WriteString("2. **Burst create:** N federated objects, each placed on every member, are created at once (64 client connections). The clock stops when every federated status says `Propagation=True` for its generation (one watch of fedhub) and every member holds every object (metadata lists, once the statuses are done). The benchmark does not watch the members here: their watches would cost the members CPU that the baseline does not pay.\n")
 	b.WriteString("   **Burst CPU:** the CPU seconds (user plus system, from `/proc`) that fedhub, the member kube-apiservers, the host kube-apiserver, the clusters' etcd and the benchmark itself used during the burst and during the baseline's creates, per 1,000 member objects. The CPU ratio is the baseline's total over the burst's.\n")
 	b.WriteString("3. **Paced latency:** objects are created one at a time at a fixed low rate. For each object and member, the latency runs from the create response at fedhub to the object's appearance in that member's watch.\n")
 	b.WriteString("4. **Update wave:** every burst object's template is changed once; the clock stops when every member object holds the new version.\n")
+	b.WriteString("   **Paced updates (4b):** then K objects (scenario 3's, `-paced-objects`) are updated through fedhub one at a time at the paced rate (`-paced-rate`), with member watches of their own (the wave's are stopped). Per object, the latency runs from the update response at fedhub until the last member's watch has seen the new version. The direct column is the baseline's: from sending the same update to every member at once until the last member's watch has seen it, so it includes the member write that fedhub's figure also includes.\n")
 	b.WriteString("5. **Steady state:** a quiet window after convergence. Member writes are counted from the member watches (they must be 0), along with fedhub's CPU seconds.\n")
 	b.WriteString("6. **Restart:** fedhub is restarted on the same etcd. The clock stops when fedhub's `reconciles_total` counts every object. Member writes are counted meanwhile (they must be 0).\n")
 	b.WriteString("7. **Delete wave:** every federated object is deleted; the clock stops when the members are clean.\n")
-	b.WriteString("8. **Memory:** fedhub's resident set size after the burst, and its growth per federated object.\n")
+	b.WriteString("   **Paced deletes (7b):** before the wave, the K paced objects are deleted through fedhub one at a time at the paced rate, watching the members; per object, the latency runs from the delete response at fedhub until the last member's watch has seen the object deleted (fedhub's finalizer holds the federated object until then). The direct column is the baseline's, from sending the delete to every member. The wave then deletes the other objects.\n")
+	b.WriteString("8. **Memory:** fedhub's resident set size once it serves the default types, before any object (idle), and after the burst, with its growth per federated object. ")
+	b.WriteString("Each is broken down: from `/proc/PID/status`, the file-backed part (`RssFile`: the binary's text and read-only data, mapped from the file) and the anonymous part (`RssAnon`); from the Go runtime's statistics (`/debug/pprof/heap?debug=1`, read right after the RSS), the heap in use, the heap memory idle and not yet returned to the system (`HeapIdle − HeapReleased`, counted in RSS until the runtime's scavenger returns it), goroutine stacks and the runtime's own metadata. ")
+	b.WriteString("Then a GC is forced (`/debug/pprof/heap?gc=1`) and the live heap (`HeapAlloc`) and the heap goal (`NextGC`: the heap may grow to about this before the next GC, so RSS tracks the goal rather than the live heap) are read, with the heap profile's estimate of the live heap (its sampled `inuse_space`, scaled as pprof does). ")
+	b.WriteString("The live heap is attributed to components by the stacks of the profile's samples: the first component in this order with a frame in the stack takes the sample — the federated types' schemas and OpenAPI (`registry/types`, `pkg/typeconfig`, and what fedhub builds when told of a FederatedTypeConfig), the API watch cache (`storage/cacher`, and the objects decoded from etcd's watch for it), the embedded etcd (`etcd/server`, `raft`, `bbolt`), informers (`client-go/tools/cache`, and the objects their watches decode), the reconciler, the built-in API's OpenAPI, discovery and routes, the etcd and gRPC clients, package initialization, then server setup and requests in flight. ")
+	b.WriteString("A sample whose stack matches none is unattributed. Go keeps at most 128 frames of a stack, so a deep stack (deep JSON decoding) can lose the frames that name its owner: such a sample falls to a later component or to the unattributed share. The profile samples one allocation per 512 KiB on average, so small components are estimates.\n")
 	b.WriteString("9. **Pull beside push:** once the main federation is stopped, a federation of its own starts: a host, two API-only members, member-1 joined in push mode and member-2 in pull mode with its `fedhub-agent` (docs/pull.md), and fedhub with the same flags. The same objects are placed on both members, so fedhub writes member-1 directly and member-2's objects as Works that the agent, reaching fedhub through the host, applies. A burst of N_pull objects (64 client connections) is timed per member until that member's watch has seen its last object (both members are watched alike), for the pull member also until fedhub has written its last Work (a metadata watch of the Works through the host, as the agent reads them), and until every status says `Propagation=True` (a pull member's per-cluster status is `WaitingForAgent` until its agent reports, so this includes the agent's report); then objects are created one at a time as in scenario 3, with the latency per member from the create response at fedhub to the object's appearance in that member's watch. The numbers are measured, not held to a target.\n\n")
 	b.WriteString("## Latest run\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", r.Date)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +68,8 @@ type bench struct {
 	paced     []string // the paced scenario's objects
 	latencies []time.Duration
 	rssBefore int64
+	// idle is fedhub's memory once it serves the default types, before any object.
+	idle *memoryUse
 }
 
 func newBench(ctx context.Context, f *framework.Federation, kind targetKind, o options) (*bench, error) {
@@ -107,6 +110,7 @@ func newBench(ctx context.Context, f *framework.Federation, kind targetKind, o o
 			return nil, err
 		}
 	}
+	b.idle = b.memoryNow(ctx)
 	return b, nil
 }
 
@@ -129,10 +133,16 @@ func retry(ctx context.Context, fn func() error) error {
 }
 
 func (b *bench) scenario(name string) func(context.Context, *Results) error {
-	return map[string]func(context.Context, *Results) error{
+	run := map[string]func(context.Context, *Results) error{
 		"baseline": b.baseline, "burst": b.burst, "paced": b.pacedLatency, "update": b.updateWave,
 		"steady": b.steadyState, "restart": b.restart, "delete": b.deleteWave, "ceiling": b.ceiling,
 	}[name]
+	return func(ctx context.Context, r *Results) error {
+		if r.MemoryIdle == nil {
+			r.MemoryIdle = b.idle
+		}
+		return run(ctx, r)
+	}
 }
 
 // parallel runs jobs 0..n-1 on workers goroutines and returns the first error.
@@ -161,7 +171,8 @@ func parallel(n, workers int, job func(i int) error) error {
 
 // baseline writes the same N×M objects straight into the members, with as
 // many writes in flight as fedhub's propagation has: the physical limit.
-// Then it updates them all, for the update wave's comparison.
+// Then it updates them all, for the update wave's comparison, and updates
+// and deletes some one at a time, for the paced updates' and deletes'.
 func (b *bench) baseline(ctx context.Context, r *Results) error {
 	m := len(b.members)
 	total := len(b.names) * m
@@ -198,9 +209,16 @@ func (b *bench) baseline(ctx context.Context, r *Results) error {
 	}
 	r.DirectUpdateObjectsPerSecond = float64(total) / elapsed.Seconds()
 	logf("  direct updates: %d objects in %s", total, elapsed.Round(time.Millisecond))
-	// Clean up, untimed, so the members are as quiet for fedhub as they were for the baseline.
+	// Only when scenarios 4b or 7b run, for their direct column.
+	if r.ran("update") || r.ran("delete") {
+		if err := b.directPacedWrites(ctx, r); err != nil {
+			return err
+		}
+	}
+	// Clean up, untimed, so the members are as quiet for fedhub as they were
+	// for the baseline; the paced deletes have deleted some already.
 	_, err = write(0, func(r dynamic.ResourceInterface, obj *unstructured.Unstructured) error {
-		return r.Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+		return ignoreNotFound(r.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}))
 	})
 	return err
 }
@@ -288,7 +306,9 @@ func (b *bench) burst(ctx context.Context, r *Results) error {
 	r.BurstObjectsPerSecond = float64(n*len(b.members)) / elapsed.Seconds()
 	logf("  %d federated objects created in %s; every status current in %s; %d member objects present in %s", n, created.Round(time.Millisecond),
 		statusesDone.Round(time.Millisecond), n*len(b.members), elapsed.Round(time.Millisecond))
-	r.RSSBytes = rss(b.f.Fedhub.PID())
+	// memoryNow reads the RSS first, then forces a GC for the heap profile.
+	r.MemoryAfterBurst = b.memoryNow(ctx)
+	r.RSSBytes = r.MemoryAfterBurst.RSSBytes
 	r.RSSBytesPerObject = float64(r.RSSBytes-b.rssBefore) / float64(n)
 	if b.o.heapProfile != "" {
 		b.saveFedhubProfile(ctx, b.o.heapProfile, "/debug/pprof/heap", "gc", "1")
@@ -380,21 +400,23 @@ func percentile(sorted []time.Duration, p float64) float64 {
 }
 
 // updateWave changes every burst object's template once and waits until
-// every member object holds the new version.
+// every member object holds the new version; then, with watches of their
+// own, it updates some objects one at a time (pacedUpdates).
 func (b *bench) updateWave(ctx context.Context, r *Results) error {
+	if err := b.wave(ctx, r); err != nil {
+		return err
+	}
+	return b.pacedUpdates(ctx, r)
+}
+
+func (b *bench) wave(ctx context.Context, r *Results) error {
 	watches, err := b.memberWatches(ctx)
 	if err != nil {
 		return err
 	}
 	defer stopAll(watches)
 	start := time.Now()
-	patch := func(name string) error {
-		body := b.kind.template(2)
-		data := fmt.Sprintf(`{"spec":{"template":%s}}`, mustJSON(body))
-		_, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Patch(ctx, name, "application/merge-patch+json", []byte(data), metav1.PatchOptions{})
-		return err
-	}
-	if err := parallel(len(b.names), 64, func(i int) error { return patch(b.names[i]) }); err != nil {
+	if err := parallel(len(b.names), 64, func(i int) error { return b.updateFederated(ctx, b.names[i], 2) }); err != nil {
 		return err
 	}
 	n := len(b.names)
@@ -488,14 +510,24 @@ func (b *bench) reconciled(ctx context.Context) int {
 	return int(value)
 }
 
-// deleteWave deletes every federated object and waits until the members are clean.
+// deleteWave deletes some federated objects one at a time (pacedDeletes),
+// then every other at once, and waits until the members are clean.
 func (b *bench) deleteWave(ctx context.Context, r *Results) error {
+	deleted, err := b.pacedDeletes(ctx, r)
+	if err != nil {
+		return err
+	}
 	watches, err := b.memberWatches(ctx)
 	if err != nil {
 		return err
 	}
 	defer stopAll(watches)
-	all := append(append([]string{}, b.names...), b.paced...)
+	var all []string
+	for _, name := range append(append([]string{}, b.names...), b.paced...) {
+		if !slices.Contains(deleted, name) {
+			all = append(all, name)
+		}
+	}
 	start := time.Now()
 	if err := parallel(len(all), 64, func(i int) error {
 		return b.fedhub.Resource(b.kind.federated).Namespace(namespace).Delete(ctx, all[i], metav1.DeleteOptions{})

@@ -40,9 +40,13 @@ type objectWatch struct {
 	notifier
 	mu        sync.Mutex
 	firstSeen map[string]time.Time
-	objects   map[string]*metav1.PartialObjectMetadata
-	writes    int
-	cancel    context.CancelFunc
+	// versionSeen is when each object was first seen holding each
+	// version, keyed by versionKey; deletedAt when each was seen deleted.
+	versionSeen map[string]time.Time
+	deletedAt   map[string]time.Time
+	objects     map[string]*metav1.PartialObjectMetadata
+	writes      int
+	cancel      context.CancelFunc
 }
 
 // notifier tells waitUntil that something it waits on may have changed.
@@ -82,7 +86,7 @@ const (
 func watchObjects(ctx context.Context, client metadata.Interface, resource schema.GroupVersionResource, namespace, labelSelector string) (*objectWatch, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &objectWatch{notifier: newNotifier(), firstSeen: map[string]time.Time{}, objects: map[string]*metav1.PartialObjectMetadata{},
-		cancel: cancel}
+		versionSeen: map[string]time.Time{}, deletedAt: map[string]time.Time{}, cancel: cancel}
 	resources := client.Resource(resource).Namespace(namespace)
 	list, err := resources.List(ctx, metav1.ListOptions{LabelSelector: labelSelector})
 	if err != nil {
@@ -93,6 +97,7 @@ func watchObjects(ctx context.Context, client metadata.Interface, resource schem
 	for i := range list.Items {
 		w.objects[list.Items[i].GetName()] = &list.Items[i]
 		w.firstSeen[list.Items[i].GetName()] = now
+		w.versionSeen[versionKey(list.Items[i].GetName(), versionOf(&list.Items[i]))] = now
 	}
 	if err := follow(ctx, list.GetResourceVersion(), func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
 		options.LabelSelector = labelSelector
@@ -144,9 +149,13 @@ func (w *objectWatch) record(event watch.Event, at time.Time) {
 		if _, seen := w.firstSeen[name]; !seen {
 			w.firstSeen[name] = at
 		}
+		if key := versionKey(name, versionOf(obj)); w.versionSeen[key].IsZero() {
+			w.versionSeen[key] = at
+		}
 	case watch.Deleted:
 		w.writes++
 		delete(w.objects, name)
+		w.deletedAt[name] = at
 	}
 	w.mu.Unlock()
 	w.notify()
@@ -214,6 +223,24 @@ func (w *objectWatch) seenSince(start time.Time) (int, time.Time) {
 		}
 	}
 	return n, last
+}
+
+func versionKey(name, version string) string { return name + "\x00" + version }
+
+// versionSeenAt is when an object was first seen holding version; false if not yet.
+func (w *objectWatch) versionSeenAt(name, version string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.versionSeen[versionKey(name, version)]
+	return at, ok
+}
+
+// deletedSeenAt is when an object was seen deleted; false if not yet.
+func (w *objectWatch) deletedSeenAt(name string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.deletedAt[name]
+	return at, ok
 }
 
 // writeCount is the number of writes seen so far.
