@@ -17,6 +17,7 @@ limitations under the License.
 package propagation
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -78,7 +79,7 @@ func (c *TypeController) applied(cluster string, fed, member *unstructured.Unstr
 
 // ownWrite tells whether a member object is exactly as fedhub last wrote or
 // found it: its watch event then brings nothing to reconcile.
-func (c *TypeController) ownWrite(cluster string, member *unstructured.Unstructured) bool {
+func (c *TypeController) ownWrite(cluster string, member metav1.Object) bool {
 	key, ok := c.memberKey(member)
 	if !ok {
 		return false

@@ -26,7 +26,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -141,10 +140,16 @@ func TestEnsureDeletionReportsProgress(t *testing.T) {
 			member := map[string]any{"data": map[string]any{"color": "blue"}}
 			fx.memberObject(t, member, false)
 			if tt.terminating {
-				live, _, _ := fx.memberCache.GetByKey("demo/web")
-				held := live.(*unstructured.Unstructured)
+				cached, _, _ := fx.memberCache.GetByKey("demo/web")
+				held, err := cached.(*compactMember).object()
+				if err != nil {
+					t.Fatal(err)
+				}
 				held.SetDeletionTimestamp(&metav1.Time{Time: time.Now()})
 				held.SetFinalizers([]string{"example.com/block"})
+				if err := fx.memberCache.Update(mustCompact(t, held)); err != nil {
+					t.Fatal(err)
+				}
 			} else {
 				fx.member.PrependReactor("delete", "configmaps", func(clienttesting.Action) (bool, runtime.Object, error) {
 					return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "web", errors.New("no"))

@@ -135,7 +135,7 @@ func newPropagationFixture(t *testing.T, target corev1beta1.APIResource, flags u
 	for _, name := range []string{"member-1", "member-2"} {
 		client := newFakeServer(target)
 		indexer := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-		c.members[name] = &memberInformer{started: time.Now(), client: client, lister: cache.NewGenericLister(indexer, c.target.GroupResource()),
+		c.members[name] = &memberInformer{started: time.Now(), client: client, store: indexer,
 			synced: func() bool { return true }, cancel: func() {}}
 		if name == "member-1" {
 			fx.member, fx.memberCache = client, indexer
@@ -208,7 +208,7 @@ func (fx *propagationFixture) memberObject(t *testing.T, content map[string]any,
 	live.SetLabels(map[string]string{ManagedLabel: "true"})
 	if uncached {
 		live.SetLabels(map[string]string{ManagedLabel: "false"})
-	} else if err := fx.memberCache.Add(live.DeepCopy()); err != nil {
+	} else if err := fx.memberCache.Add(mustCompact(t, live)); err != nil {
 		t.Fatal(err)
 	}
 	if err := fx.member.Tracker().Add(live); err != nil {
@@ -246,4 +246,14 @@ func (fx *propagationFixture) addPullMember(t *testing.T, fed *unstructured.Unst
 		store.works[name] = work
 	}
 	return store
+}
+
+// mustCompact is what a member informer stores of live (compactMemberObject).
+func mustCompact(t *testing.T, live *unstructured.Unstructured) any {
+	t.Helper()
+	compact, err := compactMemberObject(live.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compact
 }

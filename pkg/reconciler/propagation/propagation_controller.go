@@ -102,9 +102,11 @@ type memberInformer struct {
 	started     time.Time
 	fingerprint string
 	client      dynamic.Interface
-	lister      cache.GenericLister
-	synced      cache.InformerSynced
-	cancel      context.CancelFunc
+	// store holds compactMembers (a dynamic lister would assert
+	// *unstructured.Unstructured), keyed namespace/name.
+	store  cache.Store
+	synced cache.InformerSynced
+	cancel context.CancelFunc
 }
 
 // NewTypeController wires a controller for typeConfig; Run starts it.
@@ -250,7 +252,7 @@ func (c *TypeController) memberKey(obj any) (string, bool) {
 	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tombstone.Obj
 	}
-	u, ok := obj.(*unstructured.Unstructured)
+	u, ok := obj.(metav1.Object)
 	if !ok {
 		return "", false
 	}
@@ -303,7 +305,7 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 	ctx, cancel := context.WithCancel(ctx)
 	informer := dynamicinformer.NewFilteredDynamicInformer(cluster.Client, c.target, "", 0, cache.Indexers{},
 		func(options *metav1.ListOptions) { options.LabelSelector = ManagedLabel + "=true" })
-	_ = informer.Informer().SetTransform(reconciler.StripManagedFields)
+	_ = informer.Informer().SetTransform(compactMemberObject)
 	handler := func(obj any) {
 		if key, ok := c.memberKey(obj); ok {
 			c.queue.Add(key)
@@ -312,7 +314,7 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 	// A create or update fedhub just made comes back as an event: only a
 	// version fedhub did not write needs a reconcile.
 	changed := func(obj any) {
-		if u, ok := obj.(*unstructured.Unstructured); ok && c.ownWrite(cluster.Name, u) {
+		if m, ok := obj.(metav1.Object); ok && c.ownWrite(cluster.Name, m) {
 			return
 		}
 		handler(obj)
@@ -341,7 +343,7 @@ func (c *TypeController) startMemberInformer(ctx context.Context, cluster Cluste
 			c.EnqueueAll()
 		}
 	}()
-	return &memberInformer{started: time.Now(), fingerprint: cluster.Fingerprint, client: cluster.Client, lister: informer.Lister(),
+	return &memberInformer{started: time.Now(), fingerprint: cluster.Fingerprint, client: cluster.Client, store: informer.Informer().GetStore(),
 		synced: informer.Informer().HasSynced, cancel: cancel}
 }
 

@@ -389,24 +389,24 @@ func (c *TypeController) memberName(fed *unstructured.Unstructured) (string, str
 
 // cached reads the managed member object from the member's informer; nil when absent.
 func (c *TypeController) cached(m *memberInformer, namespace, name string) (*unstructured.Unstructured, error) {
-	var obj runtime.Object
-	var err error
-	if namespace == "" {
-		obj, err = m.lister.Get(name)
-	} else {
-		obj, err = m.lister.ByNamespace(namespace).Get(name)
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
 	}
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
+	obj, found, err := m.store.GetByKey(key)
 	if err != nil {
 		return nil, err
 	}
-	live, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil, fmt.Errorf("unexpected %T in the cache of %s", obj, c.target.Resource)
+	if !found {
+		return nil, nil
 	}
-	return live.DeepCopy(), nil
+	switch live := obj.(type) {
+	case *compactMember:
+		return live.object()
+	case *unstructured.Unstructured:
+		return live.DeepCopy(), nil
+	}
+	return nil, fmt.Errorf("unexpected %T in the cache of %s", obj, c.target.Resource)
 }
 
 func hasFinalizer(obj *unstructured.Unstructured) bool {
