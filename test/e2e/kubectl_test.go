@@ -17,6 +17,7 @@ limitations under the License.
 package e2e
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -141,6 +142,53 @@ func TestKubectlAgainstStandalone(t *testing.T) {
 		v3 := server.mustKubectl(t, "get", "--raw", "/openapi/v3/apis/scheduling.kubefed.io/v1alpha1")
 		if !strings.Contains(v3, `"io.fedhub.scheduling.v1alpha1.ReplicaSchedulingPreference"`) {
 			t.Error("/openapi/v3 for scheduling.kubefed.io/v1alpha1 has no ReplicaSchedulingPreference schema")
+		}
+	})
+
+	t.Run("every PATCH of a kind in OpenAPI v3 takes fieldValidation, as kubectl expects", func(t *testing.T) {
+		// kubectl decides whether the server validates fields from the first
+		// PATCH operation of the object's kind that it finds in the group's
+		// OpenAPI v3 paths, a map: one without fieldValidation (the proxy
+		// subresource's, were it KubeFedCluster's) makes it validate on the
+		// client, at random.
+		for _, gv := range []string{"core.kubefed.io/v1beta1", "scheduling.kubefed.io/v1alpha1", "agent.fedhub.io/v1alpha1"} {
+			var doc struct {
+				Paths map[string]struct {
+					Patch *struct {
+						GVK        map[string]string `json:"x-kubernetes-group-version-kind"`
+						Parameters []struct {
+							Name string `json:"name"`
+							In   string `json:"in"`
+							Ref  string `json:"$ref"`
+						} `json:"parameters"`
+					} `json:"patch"`
+				} `json:"paths"`
+			}
+			if err := json.Unmarshal([]byte(server.mustKubectl(t, "get", "--raw", "/openapi/v3/apis/"+gv)), &doc); err != nil {
+				t.Fatal(err)
+			}
+			patches := 0
+			for path, item := range doc.Paths {
+				if item.Patch == nil {
+					continue
+				}
+				if strings.HasSuffix(item.Patch.GVK["kind"], "Options") {
+					// A connect subresource (kubefedclusters/proxy): its own
+					// kind, as pods/proxy's is PodProxyOptions.
+					continue
+				}
+				patches++
+				found := false
+				for _, p := range item.Patch.Parameters {
+					found = found || (p.Name == "fieldValidation" && p.In == "query") || strings.HasSuffix(p.Ref, "/fieldValidation")
+				}
+				if !found {
+					t.Errorf("%s: PATCH %s (kind %s) takes no fieldValidation", gv, path, item.Patch.GVK["kind"])
+				}
+			}
+			if patches == 0 {
+				t.Errorf("%s: no PATCH operation in OpenAPI v3", gv)
+			}
 		}
 	})
 

@@ -51,8 +51,13 @@ func NewProxyREST(clusters rest.Getter, proxy *clusterproxy.Proxy) *ProxyREST {
 	return &ProxyREST{clusters: clusters, proxy: proxy}
 }
 
-// New returns the kind the subresource belongs to.
-func (r *ProxyREST) New() runtime.Object { return &core.KubeFedCluster{} }
+// New returns the subresource's options, as pods/proxy's is PodProxyOptions:
+// the OpenAPI operations of the subresource then carry that kind, not
+// KubeFedCluster's. kubectl looks for KubeFedCluster's PATCH operation to
+// learn whether the server validates fields, and reading the proxy's PATCH
+// (which takes no fieldValidation) instead made it fall back to validating
+// on the client, at random (the paths are a map).
+func (r *ProxyREST) New() runtime.Object { return &core.ClusterProxyOptions{} }
 
 // Destroy releases nothing: the clusters' store is destroyed with the main resource.
 func (r *ProxyREST) Destroy() {}
