@@ -135,15 +135,9 @@ func run(o options) error {
 	if !ok {
 		return fmt.Errorf("unknown -kind %q", o.kind)
 	}
-	selected := map[string]bool{}
-	for _, s := range strings.Split(o.scenarios, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		if !slices.Contains(allScenarios, s) {
-			return fmt.Errorf("unknown scenario %q (the scenarios: %s)", s, strings.Join(allScenarios, ","))
-		}
-		selected[s] = true
+	selected, err := selection(o.scenarios, allScenarios, "scenario")
+	if err != nil {
+		return err
 	}
 	binaries, err := framework.DefaultBinaries()
 	if err != nil {
@@ -257,4 +251,19 @@ func cpuModel() string {
 		}
 	}
 	return "unknown"
+}
+
+// selection parses a comma-separated list of names, each one of known.
+func selection(list string, known []string, what string) (map[string]bool, error) {
+	selected := map[string]bool{}
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(known, s) {
+			return nil, fmt.Errorf("unknown %s %q (known: %s)", what, s, strings.Join(known, ","))
+		}
+		selected[s] = true
+	}
+	return selected, nil
 }

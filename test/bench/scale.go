@@ -23,7 +23,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -83,15 +82,9 @@ func runScale(o options) error {
 	if !ok {
 		return fmt.Errorf("unknown -kind %q", o.kind)
 	}
-	selected := map[string]bool{}
-	for _, s := range strings.Split(o.scaleParts, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		if !slices.Contains(scalePartNames(), s) {
-			return fmt.Errorf("unknown scale part %q (the parts: %s)", s, strings.Join(scalePartNames(), ","))
-		}
-		selected[s] = true
+	selected, err := selection(o.scaleParts, scalePartNames(), "scale part")
+	if err != nil {
+		return err
 	}
 	binaries, err := framework.DefaultBinaries()
 	if err != nil {
