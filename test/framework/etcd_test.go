@@ -18,8 +18,6 @@ package framework
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,14 +30,11 @@ import (
 // crosses delaying proxies: a write, which the leader commits once a
 // follower has it, takes at least one round trip, and none without delay.
 func TestEtcdClusterWithPeerDelay(t *testing.T) {
-	root, err := RepoRoot()
+	binaries, err := DefaultBinaries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	binary := filepath.Join(root, "bin", "tools", "etcd")
-	if _, err := os.Stat(binary); err != nil {
-		t.Skipf("%s is missing: run 'make tools' first", binary)
-	}
+	binary := binaries.Etcd
 	const oneWay = 25 * time.Millisecond
 	ctx := context.Background()
 	cluster, err := StartEtcdClusterWith(ctx, binary, t.TempDir(), "delayed", 3, EtcdClusterOptions{
