@@ -17,7 +17,6 @@ limitations under the License.
 package clusterproxy
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -33,6 +32,8 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	restclient "k8s.io/client-go/rest"
+
+	"github.com/fedhub/fedhub/pkg/tunnel"
 )
 
 // MemberTransports are what a proxy to a member's API server needs, built
@@ -163,12 +164,7 @@ func connectThrough(ctx context.Context, proxyURL *url.URL, direct dialFunc, add
 		password, _ := user.Password()
 		connect.Header.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user.Username()+":"+password)))
 	}
-	if err := connect.Write(conn); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	reader := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(reader, connect)
+	resp, tunnelled, err := tunnel.Exchange(conn, connect)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("CONNECT %s through proxy %s: %w", addr, proxyURL.Redacted(), err)
@@ -179,18 +175,5 @@ func connectThrough(ctx context.Context, proxyURL *url.URL, direct dialFunc, add
 		return nil, fmt.Errorf("CONNECT %s through proxy %s: %s", addr, proxyURL.Redacted(), resp.Status)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	if reader.Buffered() > 0 {
-		// The proxy may not send anything before the member answers; if it
-		// did, it belongs to the member's stream.
-		return &bufferedConn{Conn: conn, reader: reader}, nil
-	}
-	return conn, nil
+	return tunnelled, nil
 }
-
-// bufferedConn reads first what a bufio.Reader already holds.
-type bufferedConn struct {
-	net.Conn
-	reader *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.reader.Read(p) }

@@ -17,7 +17,6 @@ limitations under the License.
 package tunnel
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/http"
@@ -78,19 +77,8 @@ func hijack(w http.ResponseWriter, req *http.Request, protocol string) (net.Conn
 		conn.Close()
 		return nil, fmt.Errorf("answering the upgrade: %w", err)
 	}
-	if buffered.Reader.Buffered() > 0 {
-		return &bufferedConn{Conn: conn, r: buffered.Reader}, nil
-	}
-	return conn, nil
+	return Buffered(conn, buffered.Reader), nil
 }
-
-// bufferedConn reads what the server had buffered before the connection.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // yamuxLog sends yamux's log lines to klog at -v=4.
 type yamuxLog struct{ logger klog.Logger }

@@ -76,7 +76,7 @@ func TestTunnel(t *testing.T) {
 		{agentConfig("tunnel-9"), "tunnel-9", http.StatusNotFound, "not found"},
 	} {
 		_, err := agenttunnel.Dial(ctx, refusal.config, federationNamespace, refusal.cluster)
-		var refused *agenttunnel.RefusedError
+		var refused *tunnel.RefusedError
 		if !errors.As(err, &refused) || refused.StatusCode != refusal.status || !strings.Contains(refused.Body, refusal.message) {
 			t.Errorf("the tunnel of %s as %s: %v, want %d %q", refusal.cluster, refusal.config.Impersonate.UserName, err, refusal.status, refusal.message)
 		}
@@ -85,7 +85,7 @@ func TestTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := httpClient.Get(server.config.Host + agenttunnel.AttachPath(federationNamespace, "tunnel-1"))
+	resp, err := httpClient.Get(server.config.Host + tunnel.AttachPath(federationNamespace, "tunnel-1"))
 	if err != nil {
 		t.Fatal(err)
 	}

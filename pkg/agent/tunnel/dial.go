@@ -17,132 +17,17 @@ limitations under the License.
 package tunnel
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
-	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/client-go/rest"
 
-	"github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	fedhubtunnel "github.com/fedhub/fedhub/pkg/tunnel"
 )
 
-// handshakeTimeout bounds the upgrade request, from dialling to the 101.
-const handshakeTimeout = 30 * time.Second
-
-// RefusedError is an upgrade request answered with another status than 101.
-type RefusedError struct {
-	StatusCode int
-	Body       string
-}
-
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("the tunnel's upgrade request was answered %d: %s", e.StatusCode, e.Body)
-}
-
-// AttachPath is the path of cluster's tunnel subresource.
-func AttachPath(namespace, cluster string) string {
-	return "/apis/" + v1alpha1.SchemeGroupVersion.Group + "/" + v1alpha1.SchemeGroupVersion.Version +
-		"/namespaces/" + namespace + "/clusterregistrations/" + cluster + "/" + fedhubtunnel.Subresource
-}
-
 // Dial sends the upgrade request for cluster's tunnel to hub (the host,
 // which proxies it to fedhub) with hub's credentials and TLS settings, and
-// returns the upgraded connection.
+// returns the upgraded connection; a refusal is a *fedhubtunnel.RefusedError.
 func Dial(ctx context.Context, hub *rest.Config, namespace, cluster string) (net.Conn, error) {
-	base, err := url.Parse(hub.Host)
-	if err != nil {
-		return nil, fmt.Errorf("the hub's address %q: %w", hub.Host, err)
-	}
-	if base.Scheme == "" {
-		base, err = url.Parse("https://" + hub.Host)
-		if err != nil {
-			return nil, fmt.Errorf("the hub's address %q: %w", hub.Host, err)
-		}
-	}
-	location := *base
-	location.Path = strings.TrimSuffix(base.Path, "/") + AttachPath(namespace, cluster)
-
-	tlsConfig, err := rest.TLSConfigFor(hub)
-	if err != nil {
-		return nil, err
-	}
-	if tlsConfig == nil {
-		// proxy.DialURL would skip verification without a configuration;
-		// the system's roots are what client-go uses then.
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	dialer := &net.Dialer{Timeout: handshakeTimeout, KeepAlive: 30 * time.Second}
-	connection := &http.Transport{TLSClientConfig: tlsConfig, DialContext: dialer.DialContext}
-	if hub.Dial != nil {
-		connection.DialContext = hub.Dial
-	}
-	// The request with the headers hub's configuration adds (the agent's
-	// bearer token, its user agent), written by hand on a connection that
-	// speaks HTTP/1.1 (proxy.DialURL negotiates no HTTP/2).
-	decorate, err := rest.HTTPWrappersForConfig(hub, proxy.MirrorRequest)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, location.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", fedhubtunnel.Protocol)
-	mirrored, err := decorate.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	req = mirrored.Request
-
-	conn, err := proxy.DialURL(ctx, &location, connection)
-	if err != nil {
-		return nil, fmt.Errorf("dialling %s: %w", location.Host, err)
-	}
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(deadline)
-	}
-	if err := req.Write(conn); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("sending the upgrade request: %w", err)
-	}
-	reader := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(reader, req)
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("reading the answer to the upgrade request: %w", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		conn.Close()
-		return nil, &RefusedError{StatusCode: resp.StatusCode, Body: strings.TrimSpace(string(body))}
-	}
-	if !strings.EqualFold(resp.Header.Get("Upgrade"), fedhubtunnel.Protocol) {
-		conn.Close()
-		return nil, fmt.Errorf("the upgrade was answered with the protocol %q, not %q", resp.Header.Get("Upgrade"), fedhubtunnel.Protocol)
-	}
-	_ = conn.SetDeadline(time.Time{})
-	if reader.Buffered() > 0 {
-		return &bufferedConn{Conn: conn, r: reader}, nil
-	}
-	return conn, nil
+	return fedhubtunnel.Dial(ctx, hub, namespace, cluster, fedhubtunnel.Protocol)
 }
-
-// bufferedConn reads first what was read past the 101's headers.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

@@ -85,7 +85,7 @@ func TestDial(t *testing.T) {
 	// A refusal is a RefusedError with the status and body.
 	config.BearerToken = "revoked"
 	_, err = Dial(context.Background(), config, "kube-federation-system", "member-2")
-	var refused *RefusedError
+	var refused *fedhubtunnel.RefusedError
 	if !errors.As(err, &refused) || refused.StatusCode != http.StatusUnauthorized || refused.Body != "Unauthorized" {
 		t.Fatalf("a refused upgrade: %v", err)
 	}

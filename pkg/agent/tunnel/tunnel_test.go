@@ -241,7 +241,7 @@ func TestRunReconnects(t *testing.T) {
 		dials = append(dials, time.Now())
 		if len(dials) > 1 && fail > 0 {
 			fail--
-			return nil, &RefusedError{StatusCode: http.StatusServiceUnavailable, Body: "fedhub is restarting"}
+			return nil, &fedhubtunnel.RefusedError{StatusCode: http.StatusServiceUnavailable, Body: "fedhub is restarting"}
 		}
 		a, b := net.Pipe()
 		go func() {
