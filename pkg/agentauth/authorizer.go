@@ -52,8 +52,6 @@ type Authorizer struct {
 	synced        cache.InformerSynced
 }
 
-var _ authorizer.Authorizer = &Authorizer{}
-
 // New returns the authorizer for the ClusterRegistrations and Works of
 // namespace (the federation namespace); registrations is a cache of them,
 // filled once synced returns true.
@@ -67,18 +65,9 @@ const AuthorizerName = "fedhub-agents"
 // InFrontOf returns an authorizer that asks a first and delegate only when a
 // has no opinion, i.e. for every user but the agents.
 func (a *Authorizer) InFrontOf(delegate authorizer.Authorizer) (authorizer.Authorizer, error) {
-	return union.New(union.NamedAuthorizer{AuthorizerName: AuthorizerName, Authorizer: a},
+	// Its decisions are unconditional, as AuthorizerFunc's.
+	return union.New(union.NamedAuthorizer{AuthorizerName: AuthorizerName, Authorizer: authorizer.AuthorizerFunc(a.Authorize)},
 		union.NamedAuthorizer{AuthorizerName: "delegated", Authorizer: delegate})
-}
-
-// ConditionsAwareAuthorize is Authorize: the decisions are unconditional.
-func (a *Authorizer) ConditionsAwareAuthorize(ctx context.Context, attrs authorizer.Attributes) authorizer.ConditionsAwareDecision {
-	return authorizer.ConditionsAwareDecisionFromParts(a.Authorize(ctx, attrs))
-}
-
-// EvaluateConditions fails closed: the authorizer makes no conditional decision.
-func (a *Authorizer) EvaluateConditions(context.Context, authorizer.ConditionsAwareDecision, authorizer.ConditionsData) (authorizer.Decision, string, error) {
-	return authorizer.DecisionDeny, "", authorizer.ErrorConditionEvaluationNotSupported
 }
 
 // Authorize decides a request; the reason of a Deny says why.

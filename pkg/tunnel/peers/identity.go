@@ -74,40 +74,28 @@ func (s *Self) Is(ctx context.Context, u user.Info) bool {
 	return err == nil && u.GetName() == name
 }
 
-// Authorizer allows fedhub's own identity to ask for peer streams (a get of
-// clusterregistrations/attach, whose handler then accepts only
+// NewAuthorizer allows fedhub's own identity, self, to ask for peer streams
+// (a get of clusterregistrations/attach, whose handler then accepts only
 // tunnel.PeerProtocol from it), whatever the host's RBAC says, and has no
-// opinion on anything else. The host need not grant fedhub this.
-type Authorizer struct {
-	self *Self
+// opinion on anything else. The host need not grant fedhub this. Its
+// decisions are unconditional.
+func NewAuthorizer(self *Self) authorizer.Authorizer {
+	return authorizer.AuthorizerFunc(func(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+		return authorizePeer(ctx, self, attrs)
+	})
 }
-
-var _ authorizer.Authorizer = &Authorizer{}
-
-// NewAuthorizer allows self.
-func NewAuthorizer(self *Self) *Authorizer { return &Authorizer{self: self} }
 
 // AuthorizerName names the authorizer in a union.
 const AuthorizerName = "fedhub-peers"
 
-// Authorize allows fedhub's identity a get of clusterregistrations/attach.
-func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+// authorizePeer allows fedhub's identity a get of clusterregistrations/attach.
+func authorizePeer(ctx context.Context, self *Self, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
 	if !attrs.IsResourceRequest() || attrs.GetVerb() != "get" || attrs.GetAPIGroup() != agent.GroupName ||
 		attrs.GetResource() != "clusterregistrations" || attrs.GetSubresource() != tunnel.Subresource {
 		return authorizer.DecisionNoOpinion, "", nil
 	}
-	if a.self.Is(ctx, attrs.GetUser()) {
+	if self.Is(ctx, attrs.GetUser()) {
 		return authorizer.DecisionAllow, "fedhub's own identity asks a peer replica for a stream", nil
 	}
 	return authorizer.DecisionNoOpinion, "", nil
-}
-
-// ConditionsAwareAuthorize is Authorize: the decisions are unconditional.
-func (a *Authorizer) ConditionsAwareAuthorize(ctx context.Context, attrs authorizer.Attributes) authorizer.ConditionsAwareDecision {
-	return authorizer.ConditionsAwareDecisionFromParts(a.Authorize(ctx, attrs))
-}
-
-// EvaluateConditions fails closed: the authorizer makes no conditional decision.
-func (a *Authorizer) EvaluateConditions(context.Context, authorizer.ConditionsAwareDecision, authorizer.ConditionsData) (authorizer.Decision, string, error) {
-	return authorizer.DecisionDeny, "", authorizer.ErrorConditionEvaluationNotSupported
 }
