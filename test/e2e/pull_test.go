@@ -98,16 +98,12 @@ func TestPull(t *testing.T) {
 	t.Run("unjoin: the agent's identity is revoked, it removes its objects from the member and exits", p.unjoin)
 }
 
-// pullFederation is the federation TestPull's cases share.
-type pullFederation struct {
-	f   *framework.Federation
-	dir string
-	// host and members are kubeconfigs: the host's administrator, and a
-	// context per cluster (host, member-1, member-2).
-	host, members string
-}
-
-func startPullFederation(t *testing.T) *pullFederation {
+// startOwnPullFederation starts a federation of the test's own, named for
+// its directory: options with two full members (one node each), member-2
+// joined in pull mode with the agent lease of these tests, and its agent
+// built from this tree when TestMain built fedhub. The processes stop when
+// the test ends; their logs stay when it failed.
+func startOwnPullFederation(t *testing.T, name string, options framework.FederationOptions) (*framework.Federation, string) {
 	t.Helper()
 	binaries, err := framework.DefaultBinaries()
 	if err != nil {
@@ -120,15 +116,14 @@ func startPullFederation(t *testing.T) *pullFederation {
 			t.Fatal(err)
 		}
 	}
-	dir, err := os.MkdirTemp("", "fedhub-e2e-pull-")
+	dir, err := os.MkdirTemp("", "fedhub-e2e-"+name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	f, err := framework.StartFederation(context.Background(), framework.FederationOptions{
-		Binaries: binaries, Dir: dir, Members: 2, NodesPerMember: 1,
-		PullMembers: []int{2}, Agent: framework.AgentOptions{LeaseDuration: pullAgentLease},
-	})
+	options.Binaries, options.Dir = binaries, dir
+	options.Members, options.NodesPerMember, options.PullMembers = 2, 1, []int{2}
+	options.Agent.LeaseDuration = pullAgentLease
+	f, err := framework.StartFederation(context.Background(), options)
 	if err != nil {
 		t.Fatalf("starting the federation (process logs are in %s): %v", dir, err)
 	}
@@ -140,6 +135,22 @@ func startPullFederation(t *testing.T) *pullFederation {
 		}
 		_ = os.RemoveAll(dir)
 	})
+	return f, dir
+}
+
+// pullFederation is the federation TestPull's cases share.
+type pullFederation struct {
+	f   *framework.Federation
+	dir string
+	// host and members are kubeconfigs: the host's administrator, and a
+	// context per cluster (host, member-1, member-2).
+	host, members string
+}
+
+func startPullFederation(t *testing.T) *pullFederation {
+	t.Helper()
+	start := time.Now()
+	f, dir := startOwnPullFederation(t, "pull", framework.FederationOptions{})
 	t.Logf("the federation with member-2 in pull mode was ready in %s", time.Since(start).Round(time.Second))
 	p := &pullFederation{f: f, dir: dir,
 		host: filepath.Join(dir, "kubeconfigs", "host.kubeconfig"), members: filepath.Join(dir, "kubeconfigs", "federation.kubeconfig")}

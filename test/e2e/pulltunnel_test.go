@@ -51,37 +51,11 @@ const member2Proxy = "/apis/core.kubefed.io/v1beta1/namespaces/kube-federation-s
 // fedhub get lists the pods of both; and the tunnel comes back after the
 // agent restarts and after fedhub restarts.
 func TestPullTunnel(t *testing.T) {
-	binaries, err := framework.DefaultBinaries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	binaries.FedhubAPIServer = fedhubAPIServer
-	if os.Getenv("FEDHUB_AGENT") == "" && os.Getenv("FEDHUB_APISERVER") == "" {
-		if binaries.FedhubAgent, err = binary(t.TempDir(), "FEDHUB_AGENT", "fedhub-agent"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir, err := os.MkdirTemp("", "fedhub-e2e-pulltunnel-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := framework.StartFederation(context.Background(), framework.FederationOptions{
-		Binaries: binaries, Dir: dir, Members: 2, NodesPerMember: 1, PullMembers: []int{2},
+	f, dir := startOwnPullFederation(t, "pulltunnel", framework.FederationOptions{
 		// Two replicas on one etcd: the host reaches the first, which holds
 		// the tunnel; peerReplicaSubtests go through the second.
 		FedhubEtcdMembers: 1, FedhubReplicas: 2,
-		Agent: framework.AgentOptions{LeaseDuration: pullAgentLease}, HostArgs: []string{"--request-timeout=10s"},
-	})
-	if err != nil {
-		t.Fatalf("starting the federation (process logs are in %s): %v", dir, err)
-	}
-	t.Cleanup(func() {
-		f.Stop()
-		if t.Failed() {
-			t.Logf("process logs are in %s", dir)
-			return
-		}
-		_ = os.RemoveAll(dir)
+		HostArgs: []string{"--request-timeout=10s"},
 	})
 	host := filepath.Join(dir, "kubeconfigs", "host.kubeconfig")
 	if err := f.WriteKubeconfigs(filepath.Join(dir, "kubeconfigs")); err != nil {
