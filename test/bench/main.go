@@ -66,7 +66,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // allScenarios in the order they run; later ones need the objects earlier ones made.
 // pull runs last, in a federation of its own (pull.go), once the main one is stopped.
-var allScenarios = []string{"baseline", "ceiling", "burst", "paced", "update", "steady", "restart", "delete", pullScenario}
+var allScenarios = []string{"baseline", "ceiling", "apipath", "burst", "paced", "update", "steady", "restart", "delete", pullScenario}
 
 func main() {
 	var o options

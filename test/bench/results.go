@@ -86,6 +86,18 @@ type Results struct {
 	CeilingObjectsPerSecond   float64 `json:"ceiling_objects_per_s"`
 	CeilingRatioToBaseline    float64 `json:"ceiling_ratio_to_baseline"`
 	CeilingCPURatioToBaseline float64 `json:"ceiling_cpu_ratio_to_baseline"`
+	// The API path (1c): the N federated objects created through the host
+	// with propagation disabled, and the same N created on the host as
+	// custom resources of a CRD with fedhub's schema; the ratio is fedhub's
+	// rate over the CRD's. Rates are objects, not member objects, per second.
+	APIPathFedhubSeconds          float64 `json:"apipath_fedhub_seconds"`
+	APIPathFedhubObjectsPerSecond float64 `json:"apipath_fedhub_objects_per_s"`
+	APIPathCRDSeconds             float64 `json:"apipath_crd_seconds"`
+	APIPathCRDObjectsPerSecond    float64 `json:"apipath_crd_objects_per_s"`
+	APIPathRatioToCRD             float64 `json:"apipath_ratio_to_crd"`
+	APIPathCPURatioToCRD          float64 `json:"apipath_cpu_ratio_to_crd"`
+	APIPathFedhubCPU              cpuUse  `json:"apipath_fedhub_cpu_seconds"`
+	APIPathCRDCPU                 cpuUse  `json:"apipath_crd_cpu_seconds"`
 	// BurstRatioToCeiling is how close propagation comes to the ceiling.
 	BurstRatioToCeiling float64 `json:"burst_ratio_to_ceiling"`
 	RSSBytes            int64   `json:"rss_bytes"`
@@ -132,11 +144,15 @@ func (u cpuUse) columns() string {
 // perMemberObject is u in CPU-ms per member object of the run, which is
 // also CPU seconds per 1,000 member objects.
 func (r *Results) perMemberObject(u cpuUse) cpuUse {
-	memberObjects := float64(r.Objects * r.Members)
-	if memberObjects == 0 {
+	return u.msPer(r.Objects * r.Members)
+}
+
+// msPer is u in CPU-ms per one of n things, which is also CPU seconds per 1,000.
+func (u cpuUse) msPer(n int) cpuUse {
+	if n == 0 {
 		return cpuUse{}
 	}
-	scale := 1000 / memberObjects
+	scale := 1000 / float64(n)
 	return cpuUse{Fedhub: u.Fedhub * scale, Members: u.Members * scale, Host: u.Host * scale, Etcd: u.Etcd * scale, Client: u.Client * scale}
 }
 
@@ -155,6 +171,12 @@ func (r *Results) finish() {
 	}
 	if ceiling := r.CeilingCPU.total(); ceiling > 0 {
 		r.CeilingCPURatioToBaseline = r.BaselineCPU.total() / ceiling
+	}
+	if r.APIPathCRDObjectsPerSecond > 0 {
+		r.APIPathRatioToCRD = r.APIPathFedhubObjectsPerSecond / r.APIPathCRDObjectsPerSecond
+	}
+	if fedhub := r.APIPathFedhubCPU.total(); fedhub > 0 {
+		r.APIPathCPURatioToCRD = r.APIPathCRDCPU.total() / fedhub
 	}
 	if r.DirectUpdateObjectsPerSecond > 0 {
 		r.UpdateRatioToDirect = r.UpdateObjectsPerSecond / r.DirectUpdateObjectsPerSecond
@@ -178,6 +200,15 @@ func (r *Results) table() string {
 			fmt.Sprintf("ratio %.2f, CPU ratio %.2f", r.CeilingRatioToBaseline, r.CeilingCPURatioToBaseline))
 		row("1b ceiling CPU", "CPU seconds per 1,000 member objects: fedhub / members / host / cluster etcd / benchmark client",
 			r.perMemberObject(r.CeilingCPU).columns(), r.perMemberObject(r.BaselineCPU).columns(), "")
+	}
+	if r.ran("apipath") {
+		row("1c API path", fmt.Sprintf("%d federated objects created through the host with propagation disabled; the CRD column: the same objects as custom resources of a CRD on the host", r.Objects),
+			fmt.Sprintf("%s in %.1f s", perSecond(r.APIPathFedhubObjectsPerSecond), r.APIPathFedhubSeconds),
+			fmt.Sprintf("CRD: %s in %.1f s", perSecond(r.APIPathCRDObjectsPerSecond), r.APIPathCRDSeconds),
+			fmt.Sprintf("ratio %.2f (≥ 0.8)", r.APIPathRatioToCRD))
+		row("1c API path CPU", "CPU seconds per 1,000 objects (not member objects): fedhub / members / host / cluster etcd / benchmark client",
+			r.APIPathFedhubCPU.msPer(r.Objects).columns(), "CRD: "+r.APIPathCRDCPU.msPer(r.Objects).columns(),
+			fmt.Sprintf("CPU ratio %.2f", r.APIPathCPURatioToCRD))
 	}
 	if r.ran("burst") {
 		row("2 burst create", fmt.Sprintf("%d×%d member objects, until all exist and every status is OK", r.Objects, r.Members),
@@ -264,6 +295,7 @@ func (r *Results) document(table, plotPath string) string {
 	b.WriteString("## Method\n\n")
 	b.WriteString("1. **Baseline:** the benchmark writes the same N×M objects directly into the members, with as many writes in flight as fedhub's propagation can have (workers per type × members). Then it updates them, for scenario 4; then, watching the members, it updates and deletes the first K of them one at a time (each in every member at once, as propagation writes) at the paced rate, for scenarios 4b and 7b, and deletes the rest (untimed).\n")
 	b.WriteString("   **Ceiling (1b):** with the kind's propagation disabled, the benchmark itself does the least any federated path must, with the baseline's concurrency: per object it creates the federated object in fedhub, creates the object in every member and stores a `Propagation=True` status. Its ratio to the baseline is the most the burst's ratio can reach on this machine; the rest of the burst's cost is propagation's own (watching fedhub and the members, deciding, recording events). It runs before the burst, when no events are still being written, and the objects are deleted (untimed) before propagation is enabled again.\n")
+	b.WriteString("   **API path (1c):** the API alone, against what KubeFed's users had. On the host, the benchmark installs a CRD in a group of its own (`" + crdGroup + "`) for the federated kind, whose `openAPIV3Schema` is the schema fedhub serves for the kind (from fedhub's `/openapi/v3`, the root's `metadata` reduced to `type: object` as in fedhub's own schema), with the status subresource as fedhub has; once it is Established and served, it creates the burst's N objects (the same bodies, in that group) through the host with the burst's 64 concurrent creates and deletes the CRD again (untimed, waiting until it and its objects are gone). Then, with the kind's propagation disabled, it creates the same N federated objects through the host, whose aggregator passes them to fedhub, the same way; they are deleted (untimed) before propagation is enabled again. Each side is timed from the first create to the last response, in objects (not member objects) per second; the ratio is fedhub's rate over the CRD's. The CRD side runs first, so that anything either side leaves behind can slow fedhub's side, not the reference's. The CPU seconds of every process during each side are given per 1,000 objects; the CPU ratio is the CRD side's total over fedhub's.\n")
 	b.WriteString("2. **Burst create:** N federated objects, each placed on every member, are created at once (64 client connections). The clock stops when every federated status says `Propagation=True` for its generation (one watch of fedhub) and every member holds every object (metadata lists, once the statuses are done). The benchmark does not watch the members here: their watches would cost the members CPU that the baseline does not pay.\n")
 	b.WriteString("   **Burst CPU:** the CPU seconds (user plus system, from `/proc`) that fedhub, the member kube-apiservers, the host kube-apiserver, the clusters' etcd and the benchmark itself used during the burst and during the baseline's creates, per 1,000 member objects. The CPU ratio is the baseline's total over the burst's.\n")
 	b.WriteString("3. **Paced latency:** objects are created one at a time at a fixed low rate. For each object and member, the latency runs from the create response at fedhub to the object's appearance in that member's watch.\n")

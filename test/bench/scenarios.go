@@ -136,6 +136,7 @@ func (b *bench) scenario(name string) func(context.Context, *Results) error {
 	run := map[string]func(context.Context, *Results) error{
 		"baseline": b.baseline, "burst": b.burst, "paced": b.pacedLatency, "update": b.updateWave,
 		"steady": b.steadyState, "restart": b.restart, "delete": b.deleteWave, "ceiling": b.ceiling,
+		"apipath": b.apiPath,
 	}[name]
 	return func(ctx context.Context, r *Results) error {
 		if r.MemoryIdle == nil {
@@ -285,7 +286,7 @@ func (b *bench) burst(ctx context.Context, r *Results) error {
 	}
 	cpuBefore := b.cpuNow()
 	start := time.Now()
-	if err := parallel(len(b.names), 64, func(i int) error {
+	if err := parallel(len(b.names), burstClients, func(i int) error {
 		_, err := b.fedhub.Resource(b.kind.federated).Namespace(namespace).Create(ctx, b.kind.federatedObject(namespace, b.names[i], 1), metav1.CreateOptions{})
 		return err
 	}); err != nil {
