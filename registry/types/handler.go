@@ -99,8 +99,7 @@ func NewHandler(config Config) *Handler {
 	h := &Handler{
 		config: config,
 		deps: dependencies{scheme: config.Scheme, optsGetter: config.RESTOptionsGetter,
-			authorizer: config.Authorizer, maxBody: config.MaxRequestBody, targets: config.TargetSchemas,
-			staticModels: config.TargetSchemas.Models()},
+			authorizer: config.Authorizer, maxBody: config.MaxRequestBody, targets: config.TargetSchemas},
 		built: map[types.UID]builtFrom{},
 	}
 	empty := map[string]*servingInfo{}

@@ -70,6 +70,26 @@ func definitionOf(resource metav1.APIResource, schema *apiextensions.JSONSchemaP
 	}, nil
 }
 
+// kindOpenAPI is one kind's OpenAPI v2 and v3, or why a builder failed.
+type kindOpenAPI struct {
+	v2    *spec.Swagger
+	v2Err error
+	v3    *spec3.OpenAPI
+	v3Err error
+}
+
+// kindOpenAPIOf builds a kind's OpenAPI once, for publishing and for
+// server-side apply: keeping the definition to rebuild it at every publish
+// kept a third copy of the kind's schema, and built every kind again whenever
+// one changed. The merges that publish does copy what they change, as for
+// the specs apiextensions-apiserver caches per CRD.
+func kindOpenAPIOf(definition *apiextensionsv1.CustomResourceDefinition) kindOpenAPI {
+	var built kindOpenAPI
+	built.v2, built.v2Err = builder.BuildOpenAPIV2(definition, GroupVersion.Version, builder.Options{V2: true})
+	built.v3, built.v3Err = builder.BuildOpenAPIV3(definition, GroupVersion.Version, builder.Options{})
+	return built
+}
+
 // publish serves the OpenAPI v2 and v3 of exactly the given kinds.
 func (s *OpenAPIServices) publish(served map[string]*servingInfo) error {
 	names := make([]string, 0, len(served))
@@ -80,16 +100,14 @@ func (s *OpenAPIServices) publish(served map[string]*servingInfo) error {
 	var v2Specs []*spec.Swagger
 	var v3Specs []*spec3.OpenAPI
 	for _, name := range names {
-		definition := served[name].definition
-		v2, err := builder.BuildOpenAPIV2(definition, GroupVersion.Version, builder.Options{V2: true})
-		if err != nil {
-			return fmt.Errorf("OpenAPI v2 of %s: %w", name, err)
+		built := served[name].openAPI
+		if built.v2Err != nil {
+			return fmt.Errorf("OpenAPI v2 of %s: %w", name, built.v2Err)
 		}
-		v3, err := builder.BuildOpenAPIV3(definition, GroupVersion.Version, builder.Options{})
-		if err != nil {
-			return fmt.Errorf("OpenAPI v3 of %s: %w", name, err)
+		if built.v3Err != nil {
+			return fmt.Errorf("OpenAPI v3 of %s: %w", name, built.v3Err)
 		}
-		v2Specs, v3Specs = append(v2Specs, v2), append(v3Specs, v3)
+		v2Specs, v3Specs = append(v2Specs, built.v2), append(v3Specs, built.v3)
 	}
 	merged, err := builder.MergeSpecs(s.Static, v2Specs...)
 	if err != nil {

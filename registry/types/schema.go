@@ -90,9 +90,8 @@ func federatedSchema(template *apiextensions.JSONSchemaProps) *apiextensions.JSO
 }
 
 // federatedValidators returns the structural schema and the validators of the
-// whole object and of its status.
-func federatedValidators(template *apiextensions.JSONSchemaProps) (*structuralschema.Structural, apiservervalidation.SchemaValidator, apiservervalidation.SchemaValidator, error) {
-	props := federatedSchema(template)
+// whole object and of its status, given the federated schema.
+func federatedValidators(props *apiextensions.JSONSchemaProps) (*structuralschema.Structural, apiservervalidation.SchemaValidator, apiservervalidation.SchemaValidator, error) {
 	structural, err := structuralschema.NewStructural(props)
 	if err != nil {
 		return nil, nil, nil, err

@@ -21,12 +21,10 @@ package types
 
 import (
 	"fmt"
-	"k8s.io/apiserver/pkg/admission"
+	"path"
 	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	utilwaitgroup "k8s.io/apimachinery/pkg/util/waitgroup"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -56,8 +55,9 @@ type servingInfo struct {
 	propagationOn bool
 	// templateKnown is false when the target's schema is unknown and templates are not checked.
 	templateKnown bool
-	// definition carries the kind's names and schema for the OpenAPI builders.
-	definition *apiextensionsv1.CustomResourceDefinition
+	// openAPI is the kind's OpenAPI, built once with the kind: publishing
+	// merges it with the other kinds' whenever the served kinds change.
+	openAPI kindOpenAPI
 	// inflight counts the requests being served with this storage (watches
 	// aside), so that a replaced storage is destroyed once they are done.
 	inflight *utilwaitgroup.SafeWaitGroup
@@ -72,9 +72,9 @@ type dependencies struct {
 	optsGetter generic.RESTOptionsGetter
 	authorizer authorizer.Authorizer
 	maxBody    int64
-	targets    *TargetSchemas
-	// staticModels are the OpenAPI models (ObjectMeta and the like) a kind's schema refers to.
-	staticModels map[string]*spec.Schema
+	// targets also has the OpenAPI models (ObjectMeta and the like) a kind's
+	// schema may refer to without defining them.
+	targets *TargetSchemas
 }
 
 // newServingInfo builds the store and request scopes of the federated type an FTC names.
@@ -91,7 +91,9 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 
 	target := ftc.Spec.TargetType
 	template, templateKnown := deps.targets.TemplateSchema(target)
-	structural, validator, statusValidator, err := federatedValidators(template)
+	// One schema for the validators and the OpenAPI: none of their builders modifies it.
+	props := federatedSchema(template)
+	structural, validator, statusValidator, err := federatedValidators(props)
 	if err != nil {
 		return nil, fmt.Errorf("schema of %s templates: %w", target.Kind, err)
 	}
@@ -113,10 +115,11 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 		Name: federated.PluralName, SingularName: singular.Resource, Namespaced: namespaced,
 		Kind: federated.Kind, Verbs: verbs, Categories: []string{"federated"},
 	}
-	definition, err := definitionOf(apiResource, federatedSchema(template))
+	definition, err := definitionOf(apiResource, props)
 	if err != nil {
 		return nil, err
 	}
+	openAPI := kindOpenAPIOf(definition)
 
 	serializer := newNegotiatedSerializer(deps.scheme, structural)
 	parameterScheme := runtime.NewScheme()
@@ -141,7 +144,7 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	}
 	statusScope := scope
 	statusScope.Subresource = "status"
-	typeConverter := deps.typeConverter(definition)
+	typeConverter := deps.typeConverter(federated.Kind, openAPI)
 	if scope.FieldManager, err = fieldManager(typeConverter, scope, storage.CustomResource.GetResetFields(), ""); err != nil {
 		return nil, err
 	}
@@ -150,10 +153,10 @@ func newServingInfo(deps dependencies, ftc *corev1beta1.FederatedTypeConfig) (*s
 	}
 
 	return &servingInfo{
-		inflight:   &utilwaitgroup.SafeWaitGroup{},
-		resource:   apiResource,
-		definition: definition,
-		storage:    storage, scope: &scope, status: &statusScope,
+		inflight: &utilwaitgroup.SafeWaitGroup{},
+		resource: apiResource,
+		openAPI:  openAPI,
+		storage:  storage, scope: &scope, status: &statusScope,
 		propagationOn: ftc.Spec.Propagation == corev1beta1.PropagationEnabled,
 		templateKnown: templateKnown,
 		memberAccess:  memberAccess{target: target, authorizer: deps.authorizer},
@@ -169,21 +172,89 @@ func fieldManager(typeConverter managedfields.TypeConverter, scope handlers.Requ
 // typeConverter types a kind for server-side apply from its OpenAPI schema, so
 // that lists such as a pod's containers merge by key as in the target type.
 // A schema it cannot use falls back to fields deduced from the objects.
-func (deps dependencies) typeConverter(definition *apiextensionsv1.CustomResourceDefinition) managedfields.TypeConverter {
-	v3, err := builder.BuildOpenAPIV3(definition, GroupVersion.Version, builder.Options{})
-	if err == nil && v3.Components != nil {
-		models := map[string]*spec.Schema{}
-		for name, model := range deps.staticModels {
-			models[name] = model
-		}
-		for name, model := range v3.Components.Schemas {
-			models[name] = model
-		}
+func (deps dependencies) typeConverter(kind string, openAPI kindOpenAPI) managedfields.TypeConverter {
+	err := openAPI.v3Err
+	if err == nil && openAPI.v3.Components != nil {
+		models := withReferencedModels(openAPI.v3.Components.Schemas, deps.targets.Models)
 		var converter managedfields.TypeConverter
 		if converter, err = managedfields.NewTypeConverter(models, false); err == nil {
 			return converter
 		}
 	}
-	klog.V(2).InfoS("Server-side apply deduces fields", "kind", definition.Spec.Names.Kind, "reason", err)
+	klog.V(2).InfoS("Server-side apply deduces fields", "kind", kind, "reason", err)
 	return managedfields.NewDeducedTypeConverter()
+}
+
+// withReferencedModels returns the kind's models and, from staticModels, those
+// they refer to without defining, and so on. Only they can type the kind's
+// objects: converting all static models (every k8s.io/api definition) for
+// every kind cost memory for nothing. The builder's models usually define
+// everything they refer to, so staticModels is rarely called.
+func withReferencedModels(kindModels map[string]*spec.Schema, staticModels func() map[string]*spec.Schema) map[string]*spec.Schema {
+	models := make(map[string]*spec.Schema, len(kindModels))
+	var pending []*spec.Schema
+	for name, model := range kindModels {
+		models[name] = model
+		pending = append(pending, model)
+	}
+	var static map[string]*spec.Schema
+	for len(pending) > 0 {
+		model := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		forEachReference(model, func(name string) {
+			if _, known := models[name]; known {
+				return
+			}
+			if static == nil {
+				static = staticModels()
+			}
+			if referenced, ok := static[name]; ok {
+				models[name] = referenced
+				pending = append(pending, referenced)
+			}
+		})
+	}
+	return models
+}
+
+// forEachReference calls f with the model name of every reference in schema,
+// named as server-side apply resolves it (the last element of its path).
+func forEachReference(schema *spec.Schema, f func(name string)) {
+	if schema == nil {
+		return
+	}
+	if _, name := path.Split(schema.Ref.String()); name != "" {
+		f(name)
+	}
+	each := func(schemas []spec.Schema) {
+		for i := range schemas {
+			forEachReference(&schemas[i], f)
+		}
+	}
+	if schema.Items != nil {
+		forEachReference(schema.Items.Schema, f)
+		each(schema.Items.Schemas)
+	}
+	each(schema.AllOf)
+	each(schema.AnyOf)
+	each(schema.OneOf)
+	forEachReference(schema.Not, f)
+	for _, property := range schema.Properties {
+		forEachReference(&property, f)
+	}
+	for _, property := range schema.PatternProperties {
+		forEachReference(&property, f)
+	}
+	if schema.AdditionalProperties != nil {
+		forEachReference(schema.AdditionalProperties.Schema, f)
+	}
+	if schema.AdditionalItems != nil {
+		forEachReference(schema.AdditionalItems.Schema, f)
+	}
+	for _, dependency := range schema.Dependencies {
+		forEachReference(dependency.Schema, f)
+	}
+	for _, definition := range schema.Definitions {
+		forEachReference(&definition, f)
+	}
 }

@@ -130,7 +130,7 @@ func TestServerSideApplyKnowsTemplateLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	converter := dependencies{staticModels: targets.Models()}.typeConverter(definition)
+	converter := dependencies{targets: targets}.typeConverter("FederatedDeployment", kindOpenAPIOf(definition))
 	object := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedDeployment",
 		"metadata": map[string]any{"name": "web", "namespace": "default"},

@@ -144,7 +144,7 @@ var fuzzTemplateTargets = sync.OnceValues(func() ([]fuzzTemplateTarget, error) {
 		{corev1beta1.APIResource{Group: "example.com", Version: "v1", Kind: "Widget", PluralName: "widgets"}, true},
 	} {
 		template, _ := schemas.TemplateSchema(target.resource)
-		structural, validator, statusValidator, err := federatedValidators(template)
+		structural, validator, statusValidator, err := federatedValidators(federatedSchema(template))
 		if err != nil {
 			return nil, err
 		}
