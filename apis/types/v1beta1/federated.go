@@ -176,10 +176,18 @@ const (
 	// delete the member objects, e.g. {"propagationPolicy":"Orphan"}.
 	DeleteOptionAnnotation = "kubefed.io/deleteoption"
 	// AuthorClustersAnnotation, on a workload a ReplicaSchedulingPreference
-	// may schedule, lists the clusters the workload's last author may
-	// propagate to: "*" for all of them, or names separated by commas.
-	// fedhub's admission writes it on every write by a user (a value the
-	// user sends is replaced) and keeps it on fedhub's own writes, such as a
-	// plan's; the scheduler plans replicas on no other cluster.
+	// may schedule, on a workload whose dependencies may follow it and on a
+	// dependency (a FederatedConfigMap, FederatedSecret, …), lists the
+	// clusters the object's last author may propagate to: "*" for all of
+	// them, or names separated by commas. fedhub's admission writes it on
+	// every write by a user (a value the user sends is replaced) and keeps it
+	// on fedhub's own writes, such as a plan's; the scheduler plans replicas
+	// on no other cluster, and a dependency follows a workload to no other
+	// cluster than both authors may target.
 	AuthorClustersAnnotation = "fedhub.io/author-clusters"
+	// PropagateDependenciesAnnotation "true" on a federated workload: the
+	// ConfigMaps, Secrets, ServiceAccounts and PersistentVolumeClaims its
+	// pod template names (federated in the same namespace) are propagated to
+	// every cluster the workload is placed on, besides their own placement.
+	PropagateDependenciesAnnotation = "fedhub.io/propagate-dependencies"
 )

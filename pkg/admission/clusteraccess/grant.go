@@ -37,6 +37,7 @@ import (
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	corelisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
 	"github.com/fedhub/fedhub/pkg/placement"
+	"github.com/fedhub/fedhub/pkg/reconciler/dependencies"
 )
 
 // WantsClusterLister is a plugin that needs to know the KubeFedClusters.
@@ -72,12 +73,14 @@ const clusterCacheWait = 10 * time.Second
 // Admit records on a workload that a ReplicaSchedulingPreference may
 // schedule which clusters its author may propagate to, so that a plan made
 // later, with fedhub's identity and maybe from another user's preference,
-// never reaches a cluster this author could not have targeted. fedhub's own
-// writes (the plan itself, finalizers) keep what the last user's write
-// recorded.
+// never reaches a cluster this author could not have targeted. It records
+// the same on workloads whose dependencies may follow them and on those
+// dependencies, so that a dependency follows a workload only where both
+// authors may send objects. fedhub's own writes (the plan itself,
+// finalizers) keep what the last user's write recorded.
 func (c *ClusterAccess) Admit(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	if a.GetSubresource() != "" || a.GetResource().Group != typesv1beta1.SchemeGroupVersion.Group ||
-		!slices.Contains(scheduling.TargetKinds, a.GetKind().Kind) {
+		!slices.Contains(scheduling.TargetKinds, a.GetKind().Kind) && !dependencies.RecordsAuthorGrant(a.GetKind().Kind) {
 		return nil
 	}
 	obj, ok := a.GetObject().(*unstructured.Unstructured)

@@ -66,7 +66,9 @@ func TestAdmitRecordsTheAuthorsGrant(t *testing.T) {
 			sent: recorded("*"), old: recorded("member-2"), want: "member-2"},
 		{name: "fedhub's own write cannot add one", user: user.APIServerUser, kind: "FederatedDeployment",
 			sent: recorded("*"), old: map[string]string{}, wantNone: true},
-		{name: "kinds no preference schedules are left alone", user: "alice", kind: "FederatedConfigMap", wantNone: true},
+		{name: "a workload whose dependencies may follow it", user: "alice", granted: []string{"member-2"}, kind: "FederatedStatefulSet", want: "member-2"},
+		{name: "a dependency", user: "alice", granted: []string{"member-1"}, kind: "FederatedSecret", want: "member-1"},
+		{name: "kinds that neither run pods nor follow them are left alone", user: "alice", kind: "FederatedService", wantNone: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
