@@ -88,6 +88,8 @@ type Manager struct {
 	changes     chan struct{}
 	// backoff spaces the attempts to run a type whose controller panicked.
 	backoff workqueue.TypedRateLimiter[string]
+	// deps lets workloads and the objects they name reach each other's controllers.
+	deps *dependencyHub
 
 	mu      sync.Mutex
 	running map[string]*runningType
@@ -112,6 +114,8 @@ func NewManager(namespace string, fedhub dynamic.Interface, typeStatus fedclient
 		running: map[string]*runningType{},
 		backoff: workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, 5*time.Minute),
 		synced:  []cache.InformerSynced{typeConfigs.Informer().HasSynced, configs.Informer().HasSynced}}
+	// Without a host (standalone) fedhub has no Secrets to read and runs no admission.
+	m.deps = newDependencyHub(m.propagatingControllers, clusters != nil && clusters.secrets == nil)
 	changed := func(any) { m.changed() }
 	if _, err := typeConfigs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: changed, UpdateFunc: func(_, obj any) { changed(obj) }, DeleteFunc: changed,
@@ -201,6 +205,7 @@ func (m *Manager) syncTypes(ctx context.Context) {
 	defer func() {
 		for _, r := range stopped {
 			<-r.done
+			m.deps.stopped(r.controller)
 		}
 	}()
 	m.mu.Lock()
@@ -234,6 +239,10 @@ func (m *Manager) start(ctx context.Context, tc *corev1beta1.FederatedTypeConfig
 	propagating := tc.Spec.Propagation == corev1beta1.PropagationEnabled
 	controller := NewTypeController(tc.DeepCopy(), m.fedhub, m.clusters, m.namespacePlacement, m.adoptResources, m.recorder)
 	controller.deletionOnly = !propagating
+	if propagating {
+		controller.deps = m.deps
+		m.deps.starting(controller)
+	}
 	if propagating && isNamespaceKind(controller.targetKind) {
 		controller.onChange = m.namespaceChanged
 	}
@@ -252,6 +261,7 @@ func (m *Manager) start(ctx context.Context, tc *corev1beta1.FederatedTypeConfig
 			runningControllers.DeleteLabelValues(controller.federated.Resource)
 		}
 		m.mu.Unlock()
+		m.deps.stopped(controller)
 		m.typePanicked(ctx, tc, p)
 	}()
 	m.running[tc.Name] = r
@@ -343,6 +353,19 @@ func (m *Manager) namespacePlacement(namespace string) (*unstructured.Unstructur
 	}
 	obj, err := namespaces.federatedObject(namespace + "/" + namespace)
 	return obj, true, err
+}
+
+// propagatingControllers are the running controllers that propagate.
+func (m *Manager) propagatingControllers() []*TypeController {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var controllers []*TypeController
+	for _, r := range m.running {
+		if r.propagating {
+			controllers = append(controllers, r.controller)
+		}
+	}
+	return controllers
 }
 
 // namespaceChanged requeues the objects whose placement a FederatedNamespace bounds.

@@ -80,6 +80,9 @@ type TypeController struct {
 	deletionOnly bool
 	// onChange, when set, hears of every federated object that changed, by namespace.
 	onChange func(namespace string)
+	// deps connects workloads and the objects they name (dependencies.go);
+	// nil for a controller that does not propagate.
+	deps *dependencyHub
 }
 
 // NamespacePlacement returns the FederatedNamespace of a namespace; federated

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -76,6 +77,7 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	if err != nil {
 		return 0, err
 	}
+	c.seen(key, fed)
 	if fed == nil {
 		// Gone, with or without fedhub's finalizer: nothing will ask about it again.
 		c.forget(key)
@@ -99,6 +101,10 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	if err != nil {
 		return 0, err
 	}
+	// A dependency also goes where the workloads naming it run; a workload
+	// says where that is. Neither changes the user's placement.
+	placed, held := c.followers(fed, clusters, placed, aggregate)
+	dependencies := c.followDependencies(fed, clusters, placed, aggregate)
 	outcomes := map[string]string{}
 	members := map[string]*unstructured.Unstructured{}
 	writes := &memberWrites{}
@@ -114,6 +120,9 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 	if aggregate != NamespaceNotFederated {
 		for _, cluster := range clusters {
 			isPlaced := placed[cluster.Name]
+			if held && !isPlaced {
+				continue
+			}
 			wg.Go(func() {
 				outcome, member := c.syncCluster(ctx, fed, cluster, isPlaced, writes)
 				mu.Lock()
@@ -144,7 +153,7 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 			remote[name] = remoteStatusOf(member)
 		}
 	}
-	if err := c.writeStatus(ctx, fed, aggregate, outcomes, workload, remote); err != nil {
+	if err := c.writeStatus(ctx, fed, aggregate, outcomes, workload, remote, dependencies); err != nil {
 		return 0, err
 	}
 	for name, outcome := range outcomes {
@@ -152,6 +161,9 @@ func (c *TypeController) reconcile(ctx context.Context, key string) (time.Durati
 			// Retried with backoff; a cluster turning ready requeues everything anyway.
 			return 0, fmt.Errorf("cluster %s: %s", name, outcome)
 		}
+	}
+	if held {
+		return dependencyHoldRetry, nil
 	}
 	return 0, nil
 }
@@ -446,9 +458,17 @@ func (c *TypeController) removeFinalizer(ctx context.Context, fed *unstructured.
 
 // writeStatus stores the status of one reconcile when it changed.
 func (c *TypeController) writeStatus(ctx context.Context, fed *unstructured.Unstructured, aggregate string, outcomes map[string]string,
-	workload *workloadSummary, remote map[string]*typesv1beta1.JSON) error {
-	current := currentStatus(fed)
-	return c.storeStatus(ctx, fed, current, desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, remote, time.Now()))
+	workload *workloadSummary, remote map[string]*typesv1beta1.JSON, dependencies *dependencyReport) error {
+	current, now := currentStatus(fed), time.Now()
+	desired := desiredStatus(current, fed.GetGeneration(), aggregate, outcomes, workload, remote, now)
+	messages := conditionMessages{}
+	if dependencies != nil {
+		desired.Conditions = append(desired.Conditions, dependencies.condition(current, now))
+		if dependencies.message != "" {
+			messages[DependenciesCondition] = dependencies.message
+		}
+	}
+	return c.storeStatusMessages(ctx, fed, current, desired, messages)
 }
 
 // currentStatus is the federated object's status as far as it can be read:
@@ -465,13 +485,22 @@ func currentStatus(fed *unstructured.Unstructured) typesv1beta1.FederatedStatus 
 // differs from current only in times, and remembers the write so that its
 // echo is not reconciled.
 func (c *TypeController) storeStatus(ctx context.Context, fed *unstructured.Unstructured, current, desired typesv1beta1.FederatedStatus) error {
-	if !statusChanged(current, desired) {
+	return c.storeStatusMessages(ctx, fed, current, desired, nil)
+}
+
+// storeStatusMessages is storeStatus for a status whose conditions carry
+// messages, by condition type.
+func (c *TypeController) storeStatusMessages(ctx context.Context, fed *unstructured.Unstructured, current, desired typesv1beta1.FederatedStatus,
+	messages conditionMessages) error {
+	// nil messages: the caller does not report any, and leaves them be.
+	if !statusChanged(current, desired) && (messages == nil || maps.Equal(messagesOf(fed), messages)) {
 		return nil
 	}
 	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&desired)
 	if err != nil {
 		return err
 	}
+	messages.setIn(raw)
 	updated := fed.DeepCopy()
 	updated.Object["status"] = raw
 	stored, err := c.resource(fed).UpdateStatus(ctx, updated, metav1.UpdateOptions{})
