@@ -94,6 +94,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &corev1beta1.SyncControllerConfigApplyConfiguration{}
 
 		// Group=scheduling.kubefed.io, Version=v1alpha1
+	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ClusterCapacity"):
+		return &applyconfigurationschedulingv1alpha1.ClusterCapacityApplyConfiguration{}
 	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ClusterPreferences"):
 		return &applyconfigurationschedulingv1alpha1.ClusterPreferencesApplyConfiguration{}
 	case schedulingv1alpha1.SchemeGroupVersion.WithKind("ClusterReplicas"):

@@ -76,6 +76,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1beta1.LocalSecretReference{}.OpenAPIModelName():                         schema_fedhub_apis_core_v1beta1_LocalSecretReference(ref),
 		v1beta1.StatusControllerConfig{}.OpenAPIModelName():                       schema_fedhub_apis_core_v1beta1_StatusControllerConfig(ref),
 		v1beta1.SyncControllerConfig{}.OpenAPIModelName():                         schema_fedhub_apis_core_v1beta1_SyncControllerConfig(ref),
+		schedulingv1alpha1.ClusterCapacity{}.OpenAPIModelName():                   schema_fedhub_apis_scheduling_v1alpha1_ClusterCapacity(ref),
 		schedulingv1alpha1.ClusterPreferences{}.OpenAPIModelName():                schema_fedhub_apis_scheduling_v1alpha1_ClusterPreferences(ref),
 		schedulingv1alpha1.ClusterReplicas{}.OpenAPIModelName():                   schema_fedhub_apis_scheduling_v1alpha1_ClusterReplicas(ref),
 		schedulingv1alpha1.ReplicaSchedulingPreference{}.OpenAPIModelName():       schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreference(ref),
@@ -2126,6 +2127,58 @@ func schema_fedhub_apis_core_v1beta1_SyncControllerConfig(ref common.ReferenceCa
 	}
 }
 
+func schema_fedhub_apis_scheduling_v1alpha1_ClusterCapacity(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ClusterCapacity is the estimated capacity of one cluster for the workload.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the KubeFedCluster's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas is how many replicas the cluster is estimated to run: the workload's pods there, less those unschedulable for longer than fedhub's --rsp-unschedulable-threshold (60s by default, as in KubeFed).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"unschedulableReplicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "UnschedulableReplicas is how many of the workload's pods were unschedulable there for longer than the threshold when the estimate was made.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"observedTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedTime is when the estimate was made. It is dropped when the cluster's nodes gain room, or once it is older than fedhub's --rsp-capacity-estimate-ttl while no pod is unschedulable there.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message is the member scheduler's reason for one of the unschedulable pods, e.g. \"0/3 nodes are available: 3 Too many pods.\"",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name", "replicas", "observedTime"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
 func schema_fedhub_apis_scheduling_v1alpha1_ClusterPreferences(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -2405,7 +2458,7 @@ func schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreferenceStatus(re
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Conditions: Scheduled is True when the plan is written into the target workload; its reason and message say why not, or why replicas are unplaced or placed ignoring the weights.",
+							Description: "Conditions: Scheduled is True when the plan is written into the target workload; its reason and message say why not, or why replicas are unplaced, moved for want of capacity, or placed ignoring the weights.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -2416,11 +2469,32 @@ func schema_fedhub_apis_scheduling_v1alpha1_ReplicaSchedulingPreferenceStatus(re
 							},
 						},
 					},
+					"estimatedCapacity": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "EstimatedCapacity lists the clusters found short of room for the workload, with the replicas each is estimated to run. The plan gives a cluster no more than its estimate (the rest move to clusters with room), until its nodes gain room or the estimate expires. A fedhub addition: KubeFed estimated capacity in the same way but did not report it.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(schedulingv1alpha1.ClusterCapacity{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			schedulingv1alpha1.ClusterReplicas{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			schedulingv1alpha1.ClusterCapacity{}.OpenAPIModelName(), schedulingv1alpha1.ClusterReplicas{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 

@@ -91,11 +91,44 @@ type ReplicaSchedulingPreferenceStatus struct {
 	LastChangeTime *metav1.Time `json:"lastChangeTime,omitempty"`
 	// Conditions: Scheduled is True when the plan is written into the target
 	// workload; its reason and message say why not, or why replicas are
-	// unplaced or placed ignoring the weights.
+	// unplaced, moved for want of capacity, or placed ignoring the weights.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// EstimatedCapacity lists the clusters found short of room for the
+	// workload, with the replicas each is estimated to run. The plan gives
+	// a cluster no more than its estimate (the rest move to clusters with
+	// room), until its nodes gain room or the estimate expires. A fedhub
+	// addition: KubeFed estimated capacity in the same way but did not
+	// report it.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	EstimatedCapacity []ClusterCapacity `json:"estimatedCapacity,omitempty"`
+}
+
+// ClusterCapacity is the estimated capacity of one cluster for the workload.
+type ClusterCapacity struct {
+	// Name is the KubeFedCluster's name.
+	Name string `json:"name"`
+	// Replicas is how many replicas the cluster is estimated to run: the
+	// workload's pods there, less those unschedulable for longer than
+	// fedhub's --rsp-unschedulable-threshold (60s by default, as in KubeFed).
+	Replicas int64 `json:"replicas"`
+	// UnschedulableReplicas is how many of the workload's pods were
+	// unschedulable there for longer than the threshold when the estimate
+	// was made.
+	// +optional
+	UnschedulableReplicas int64 `json:"unschedulableReplicas,omitempty"`
+	// ObservedTime is when the estimate was made. It is dropped when the
+	// cluster's nodes gain room, or once it is older than fedhub's
+	// --rsp-capacity-estimate-ttl while no pod is unschedulable there.
+	ObservedTime metav1.Time `json:"observedTime"`
+	// Message is the member scheduler's reason for one of the unschedulable
+	// pods, e.g. "0/3 nodes are available: 3 Too many pods."
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // ClusterReplicas is one cluster's part of a replica plan.

@@ -22,6 +22,11 @@ limitations under the License.
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ClusterCapacity) OpenAPIModelName() string {
+	return "io.fedhub.scheduling.v1alpha1.ClusterCapacity"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ClusterPreferences) OpenAPIModelName() string {
 	return "io.fedhub.scheduling.v1alpha1.ClusterPreferences"
 }

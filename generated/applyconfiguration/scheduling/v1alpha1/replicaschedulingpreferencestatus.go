@@ -39,8 +39,15 @@ type ReplicaSchedulingPreferenceStatusApplyConfiguration struct {
 	LastChangeTime *v1.Time `json:"lastChangeTime,omitempty"`
 	// Conditions: Scheduled is True when the plan is written into the target
 	// workload; its reason and message say why not, or why replicas are
-	// unplaced or placed ignoring the weights.
+	// unplaced, moved for want of capacity, or placed ignoring the weights.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// EstimatedCapacity lists the clusters found short of room for the
+	// workload, with the replicas each is estimated to run. The plan gives
+	// a cluster no more than its estimate (the rest move to clusters with
+	// room), until its nodes gain room or the estimate expires. A fedhub
+	// addition: KubeFed estimated capacity in the same way but did not
+	// report it.
+	EstimatedCapacity []ClusterCapacityApplyConfiguration `json:"estimatedCapacity,omitempty"`
 }
 
 // ReplicaSchedulingPreferenceStatusApplyConfiguration constructs a declarative configuration of the ReplicaSchedulingPreferenceStatus type for use with
@@ -95,6 +102,19 @@ func (b *ReplicaSchedulingPreferenceStatusApplyConfiguration) WithConditions(val
 			panic("nil value passed to WithConditions")
 		}
 		b.Conditions = append(b.Conditions, *values[i])
+	}
+	return b
+}
+
+// WithEstimatedCapacity adds the given value to the EstimatedCapacity field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the EstimatedCapacity field.
+func (b *ReplicaSchedulingPreferenceStatusApplyConfiguration) WithEstimatedCapacity(values ...*ClusterCapacityApplyConfiguration) *ReplicaSchedulingPreferenceStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithEstimatedCapacity")
+		}
+		b.EstimatedCapacity = append(b.EstimatedCapacity, *values[i])
 	}
 	return b
 }
