@@ -41,6 +41,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/clusterproxy"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	schedulingreconciler "github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 	"github.com/fedhub/fedhub/pkg/tunnel"
 	"github.com/fedhub/fedhub/registry/agent/clusterregistration"
 	"github.com/fedhub/fedhub/registry/agent/work"
@@ -58,6 +59,8 @@ type Config struct {
 	Controllers []string
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
+	// Capacity tunes the scheduler's capacity estimate.
+	Capacity schedulingreconciler.CapacityTuning
 	// LeaderElection, when set, runs the reconcilers only while this replica leads.
 	LeaderElection *LeaderElection
 	// TunnelPeers, when set, lets every replica reach the pull tunnels the others hold.
@@ -73,6 +76,8 @@ type CompletedConfig struct {
 	Controllers []string
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
+	// Capacity tunes the scheduler's capacity estimate.
+	Capacity schedulingreconciler.CapacityTuning
 	// LeaderElection, when set, runs the reconcilers only while this replica leads.
 	LeaderElection *LeaderElection
 	// TunnelPeers, when set, lets every replica reach the pull tunnels the others hold.
@@ -87,7 +92,7 @@ type Server struct {
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers,
-		Propagation: c.Propagation, LeaderElection: c.LeaderElection, TunnelPeers: c.TunnelPeers}
+		Propagation: c.Propagation, Capacity: c.Capacity, LeaderElection: c.LeaderElection, TunnelPeers: c.TunnelPeers}
 }
 
 // New builds the server and installs the core.kubefed.io, scheduling.kubefed.io

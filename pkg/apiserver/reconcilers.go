@@ -242,6 +242,10 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 		if err != nil {
 			return err
 		}
+		if secrets != nil {
+			// Push members' credentials are on the host; without one there are none to read.
+			controller.EstimateCapacity(secrets, c.Capacity)
+		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}
 	if enabled.register {

@@ -36,12 +36,16 @@ import (
 var manageVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 
 // baseRules are what the reconciler needs in every member whatever is
-// federated: health and version, node topology for zones and region, and
-// namespaces, whose existence propagation checks before it writes into one;
-// and the impersonation that the proxy subresource (pkg/clusterproxy) needs.
+// federated: health and version, node topology for zones and region (and,
+// for the replica scheduler, whether nodes gained room), namespaces, whose
+// existence propagation checks before it writes into one, the pods of a
+// scheduled workload that is short of ready replicas, which the replica
+// scheduler counts for the member's capacity (docs/scheduling.md); and the
+// impersonation that the proxy subresource (pkg/clusterproxy) needs.
 var baseRules = append([]rbacv1.PolicyRule{
 	{NonResourceURLs: []string{"/healthz", "/livez", "/readyz", "/version"}, Verbs: []string{"get"}},
 	{APIGroups: []string{""}, Resources: []string{"nodes", "namespaces"}, Verbs: []string{"get", "list", "watch"}},
+	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
 }, ImpersonationRules...)
 
 // ImpersonationRules let the federation's identity act in the member as the

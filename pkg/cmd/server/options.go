@@ -46,6 +46,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/apiserver"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
+	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 	"github.com/fedhub/fedhub/pkg/tunnel/peers"
 )
 
@@ -71,6 +72,8 @@ type Options struct {
 	Controllers []string
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
+	// Capacity tunes the scheduler's estimate of the members' capacity.
+	Capacity scheduling.CapacityTuning
 	// LeaderElect makes the replicas elect, through etcd, the one that runs the reconcilers.
 	LeaderElect bool
 	// LeaderElectLeaseDuration is the TTL of the election's etcd lease.
@@ -88,6 +91,7 @@ func NewOptions() *Options {
 		EmbeddedEtcdDir: "apiserver.local.config/etcd",
 		Controllers:     []string{"*"},
 		Propagation:     propagation.DefaultTuning(),
+		Capacity:        scheduling.DefaultCapacityTuning(),
 
 		LeaderElect:              true,
 		LeaderElectLeaseDuration: 15 * time.Second,
@@ -138,6 +142,13 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 			"Warnings are always recorded. 0 records every Normal event.")
 	pf.IntVar(&o.Propagation.EventBurst, "propagation-event-burst", o.Propagation.EventBurst,
 		"Normal events propagation may record in a burst above --propagation-event-qps.")
+	sf := fss.FlagSet("scheduling")
+	sf.DurationVar(&o.Capacity.UnschedulableThreshold, "rsp-unschedulable-threshold", o.Capacity.UnschedulableThreshold,
+		"How long a pod of a ReplicaSchedulingPreference's workload must stay unschedulable in a member before the member "+
+			"is estimated to run only the workload's other pods, and the replicas it cannot run move to clusters with room (KubeFed's 60s).")
+	sf.DurationVar(&o.Capacity.EstimateTTL, "rsp-capacity-estimate-ttl", o.Capacity.EstimateTTL,
+		"How long such an estimate holds while no pod is unschedulable there and the member's nodes gain no room; "+
+			"then a preference with rebalance: true tries its preferred layout again.")
 	fs.StringVar(&o.PeerAddress, "peer-address", o.PeerAddress,
 		"IP or host name at which the other fedhub replicas reach this one, at --secure-port, for the pull members' "+
 			"tunnels it holds (docs/ha.md); every replica must serve the same certificate. Default: --bind-address, "+
@@ -217,6 +228,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Propagation.EventQPS < 0 || (o.Propagation.EventQPS > 0 && o.Propagation.EventBurst < 1) {
 		errs = append(errs, fmt.Errorf("--propagation-event-qps must not be negative, and --propagation-event-burst at least 1 when it is positive"))
+	}
+	if o.Capacity.UnschedulableThreshold <= 0 || o.Capacity.EstimateTTL <= 0 {
+		errs = append(errs, fmt.Errorf("--rsp-unschedulable-threshold and --rsp-capacity-estimate-ttl must be positive"))
 	}
 	if strings.Contains(o.PeerAddress, ":") && net.ParseIP(o.PeerAddress) == nil {
 		errs = append(errs, fmt.Errorf("--peer-address must be an IP or a host name without a port (the port is --secure-port): %q", o.PeerAddress))
@@ -300,7 +314,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	config := &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation}
+	config := &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation, Capacity: o.Capacity}
 	if o.LeaderElect {
 		storage := o.RecommendedOptions.Etcd.StorageConfig
 		config.LeaderElection = &apiserver.LeaderElection{

@@ -23,15 +23,19 @@ package scheduling
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	coreinformersv1 "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -73,6 +77,13 @@ type Controller struct {
 	// workloads has an informer for each target kind that a
 	// FederatedTypeConfig federates, and so that fedhub serves.
 	workloads map[string]*workloadInformer
+
+	// members reads the members for the capacity estimate; nil estimates
+	// nothing and plans as if every cluster had room.
+	members *Members
+	tuning  CapacityTuning
+	// now is the clock of the estimates, replaced in tests.
+	now func() time.Time
 }
 
 // workloadInformer caches the federated workloads of one kind.
@@ -100,6 +111,8 @@ func NewController(namespace string, preferences schedulinginformers.ReplicaSche
 		synced:             []cache.InformerSynced{preferences.Informer().HasSynced, clusters.Informer().HasSynced, typeConfigs.Informer().HasSynced},
 		typeConfigsChanged: make(chan struct{}, 1),
 		workloads:          map[string]*workloadInformer{},
+		tuning:             DefaultCapacityTuning(),
+		now:                time.Now,
 	}
 	if _, err := preferences.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -130,6 +143,14 @@ func NewController(namespace string, preferences schedulinginformers.ReplicaSche
 		return nil, err
 	}
 	return c, nil
+}
+
+// EstimateCapacity has the controller estimate each push member's capacity
+// for a workload from its pods that stay unschedulable, reading members with
+// the credentials in secrets, and plan with it. Call it before Run.
+func (c *Controller) EstimateCapacity(secrets coreinformersv1.SecretInformer, tuning CapacityTuning) {
+	c.members, c.tuning = NewMembers(secrets.Lister()), tuning
+	c.synced = append(c.synced, secrets.Informer().HasSynced)
 }
 
 func (c *Controller) enqueue(obj any) {
@@ -169,6 +190,39 @@ func (c *Controller) enqueueAll() {
 	}
 }
 
+// enqueueEstimated plans again the preferences with an estimate for cluster,
+// whose nodes gained room.
+func (c *Controller) enqueueEstimated(cluster string) {
+	preferences, _ := c.preferences.List(labels.Everything())
+	for _, p := range preferences {
+		if findEstimate(p.Status.EstimatedCapacity, cluster) != nil {
+			c.enqueue(p)
+		}
+	}
+}
+
+// requeueAt plans key again at a time an estimate may change: a pending
+// pod crossing the threshold, or an estimate expiring.
+func (c *Controller) requeueAt(key string, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	// A moment late, so that what is due has happened by then.
+	c.queue.AddAfter(key, at.Sub(c.now())+time.Second)
+}
+
+// readinessOf is what of a workload's status the capacity estimate follows:
+// its Ready condition and its ready replicas. Pods that cannot be scheduled
+// keep it from becoming ready; replicas that moved make it ready.
+func readinessOf(obj any) string {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return ""
+	}
+	ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+	return fmt.Sprintf("%t/%d", workloadReady(u), ready)
+}
+
 // Run plans with workers goroutines until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
@@ -181,6 +235,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	// not served while its FederatedTypeConfig is merely not looked at yet.
 	c.syncWorkloadKinds(ctx)
 	go c.followWorkloadKinds(ctx)
+	if c.members != nil {
+		c.members.start(ctx, c.enqueueEstimated)
+	}
 	logger.V(2).Info("Started")
 	reconciler.RunWorkers(ctx, reconciler.Worker[string]{Controller: ControllerName, Queue: c.queue, Process: c.processNext, ReportPanic: c.reportPanic}, workers)
 }
@@ -246,12 +303,14 @@ func (c *Controller) startWorkloadInformer(ctx context.Context, resource schema.
 	informer := dynamicinformer.NewFilteredDynamicInformer(c.fedhub, resource, "", 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
 	_ = informer.Informer().SetTransform(reconciler.StripManagedFields)
 	// A workload's creation, deletion and spec changes (its placement, a
-	// user's overrides) reach the preference of the same name; its status,
-	// rewritten all through a rollout, does not change the plan.
+	// user's overrides) reach the preference of the same name; of its
+	// status, rewritten all through a rollout, only its readiness matters,
+	// to the capacity estimate.
 	_, _ = informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueue,
 		UpdateFunc: func(old, obj any) {
-			if generationOf(old) != generationOf(obj) || !sameAuthorClusters(old, obj) {
+			if generationOf(old) != generationOf(obj) || !sameAuthorClusters(old, obj) ||
+				(c.members != nil && readinessOf(old) != readinessOf(obj)) {
 				c.enqueue(obj)
 			}
 		},

@@ -50,6 +50,9 @@ const (
 	ReasonWeightsIgnored = "WeightsIgnored"
 	// ReasonReplicasUnplaced: no candidate cluster has room for some replicas.
 	ReasonReplicasUnplaced = "ReplicasUnplaced"
+	// ReasonReplicasMoved: a cluster runs fewer replicas than the weights
+	// give it, because its pods stayed unschedulable; they run elsewhere.
+	ReasonReplicasMoved = "ReplicasMoved"
 	// ReasonTargetNotFound: there is no workload of the target kind with the preference's name.
 	ReasonTargetNotFound = "TargetNotFound"
 	// ReasonTargetMalformed: the workload's spec cannot take a plan; it is left as it is.
@@ -121,7 +124,10 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return c.targetMalformed(ctx, rsp, err)
 	}
-	result := planner.Plan(preferencesOf(rsp, key), candidates, current, nil)
+	estimates, recheck := c.estimate(ctx, rsp, workload, clusters, candidates, current)
+	c.requeueAt(key, recheck)
+	preferences := preferencesOf(rsp, key)
+	result := planner.Plan(preferences, candidates, current, capacityOf(estimates))
 	replicas := replicasOf(result)
 	planned, changed, err := applyPlan(workload, replicas)
 	if err != nil {
@@ -138,14 +144,32 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		}
 	}
 	o := outcomeOf(result, replicas)
+	o.estimates = estimates
+	if len(estimates) > 0 {
+		o.withMoved(movedMessage(estimates, preferredPlan(preferences, candidates), replicas, c.tuning.UnschedulableThreshold))
+	}
 	o.message += withheldMessage(withheld)
 	return c.writeStatus(ctx, rsp, replicas, o)
 }
 
-// outcome is the Scheduled condition's reason and message.
+// outcome is the Scheduled condition's reason and message, and the
+// capacity estimates the plan was made with.
 type outcome struct {
 	reason, message string
 	unplaced        int64
+	estimates       []schedulingv1alpha1.ClusterCapacity
+}
+
+// withMoved says why replicas moved: the reason, unless some are unplaced,
+// which matters more.
+func (o *outcome) withMoved(moved string) {
+	switch {
+	case moved == "":
+	case o.reason == ReasonReplicasUnplaced:
+		o.message += "; " + moved
+	default:
+		o.reason, o.message = ReasonReplicasMoved, moved
+	}
 }
 
 func (o outcome) scheduled() bool {
@@ -215,6 +239,7 @@ func nextStatus(rsp *schedulingv1alpha1.ReplicaSchedulingPreference, replicas ma
 		status.LastChangeTime = &now
 	}
 	status.UnplacedReplicas = o.unplaced
+	status.EstimatedCapacity = o.estimates
 	return status
 }
 
