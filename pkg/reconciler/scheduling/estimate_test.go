@@ -19,6 +19,7 @@ package scheduling
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,35 @@ status:
 		if action.GetResource().Resource == "pods" {
 			t.Errorf("member-2's pods were read (%s), though its Deployment is ready", action.GetVerb())
 		}
+	}
+}
+
+func TestReadWorkload(t *testing.T) {
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	three := int32(3)
+	member := kubefake.NewClientset(
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{Selector: selector},
+			Status: appsv1.DeploymentStatus{ReadyReplicas: 1}},
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "shop"}, Spec: appsv1.ReplicaSetSpec{Replicas: &three, Selector: selector},
+			Status: appsv1.ReplicaSetStatus{ReadyReplicas: 2}})
+	tests := []struct {
+		kind, name string
+		want       memberWorkload
+		wantFound  bool
+		wantErr    bool
+	}{
+		{kind: "FederatedDeployment", name: "web", want: memberWorkload{selector: selector, replicas: 1, readyReplicas: 1}, wantFound: true},
+		{kind: "FederatedReplicaSet", name: "rs", want: memberWorkload{selector: selector, replicas: 3, readyReplicas: 2}, wantFound: true},
+		{kind: "FederatedDeployment", name: "missing"},
+		{kind: "FederatedReplicaSet", name: "web"},
+		{kind: "FederatedJob", name: "web", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+"/"+tt.name, func(t *testing.T) {
+			got, found, err := readWorkload(context.Background(), member, tt.kind, "shop", tt.name)
+			if (err != nil) != tt.wantErr || found != tt.wantFound || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("readWorkload = %+v, %t, %v; want %+v, %t, error %t", got, found, err, tt.want, tt.wantFound, tt.wantErr)
+			}
+		})
 	}
 }
