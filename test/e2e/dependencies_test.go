@@ -17,7 +17,11 @@ limitations under the License.
 package e2e
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/fedhub/fedhub/test/framework"
 )
 
 // dependentDeployment is a FederatedDeployment whose dependencies follow it,
@@ -204,4 +208,44 @@ spec:
 		eventually(t, "member-2 loses the Secret", db("member-2"), "NotFound")
 		eventually(t, "member-1 has alice's new Secret", db("member-1"), "bWluZQ==")
 	})
+}
+
+// TestDependenciesPull: a dependency follows a workload to a pull member
+// too, through a Work its agent applies; the decision is the one push
+// members get. The federation is its own: API-only members, member-2 in
+// pull mode.
+func TestDependenciesPull(t *testing.T) {
+	f, dir := startOwnPullFederation(t, "deps-pull", framework.FederationOptions{MembersAPIOnly: true})
+	host, members := filepath.Join(dir, "kubeconfigs", "host.kubeconfig"), filepath.Join(dir, "kubeconfigs", "federation.kubeconfig")
+	if err := f.WriteKubeconfigs(filepath.Join(dir, "kubeconfigs")); err != nil {
+		t.Fatal(err)
+	}
+	waitDiscovers(t, host, "federatednamespaces", "federatedconfigmaps", "federateddeployments")
+	const namespace = "deps-pull"
+	apply := func(manifest string) {
+		t.Helper()
+		if _, errOut, err := kubectlStdin(host, manifest, "apply", "-f", "-"); err != nil {
+			t.Fatalf("kubectl apply: %v\n%s\n%s", err, errOut, manifest)
+		}
+	}
+	onPullMember := func(resource, name string) func() (string, bool) {
+		return func() (string, bool) {
+			out, errOut, err := kubectlAs(members, "--context", "member-2", "get", resource, name, "-n", namespace, "-o", "name")
+			if err != nil && strings.Contains(errOut, "NotFound") {
+				return "NotFound", true
+			}
+			return strings.TrimSpace(out), err == nil
+		}
+	}
+	mustKubectlAs(t, host, "create", "namespace", namespace)
+	apply(federatedNamespace(namespace, "clusters: [{name: member-2}]"))
+	apply(federatedConfigMap(namespace, "settings", "", ""))
+	apply(dependentDeployment(namespace, "web", "{name: member-2}",
+		`{containers: [{name: app, image: nginx}], volumes: [{name: config, configMap: {name: settings}}]}`))
+
+	eventually(t, "the pull member runs the Deployment", onPullMember("deployment", "web"), "deployment.apps/web")
+	eventually(t, "the pull member gets the ConfigMap it mounts", onPullMember("configmap", "settings"), "configmap/settings")
+	mustKubectlAs(t, host, "patch", "federateddeployment", "web", "-n", namespace, "--type=json", "-p",
+		`[{"op":"remove","path":"/spec/template/spec/template/spec/volumes"}]`)
+	eventually(t, "the pull member loses it once nothing there mounts it", onPullMember("configmap", "settings"), "NotFound")
 }
