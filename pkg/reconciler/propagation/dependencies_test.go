@@ -18,6 +18,7 @@ package propagation
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ import (
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	"github.com/fedhub/fedhub/pkg/reconciler/dependencies"
+	"github.com/fedhub/fedhub/pkg/reconciler/reconcilertest"
 )
 
 var configMapsResource = corev1beta1.APIResource{Version: "v1", Kind: "ConfigMap", PluralName: "configmaps", Scope: corev1beta1.NamespaceScoped}
@@ -244,4 +246,46 @@ func TestDependencyHeldUntilWorkloadsKnown(t *testing.T) {
 	if _, err := fx.configMaps.member.Resource(fx.configMaps.controller.target).Namespace("demo").Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("past the grace, member-1 still has the ConfigMap placed nowhere: %v", err)
 	}
+}
+
+// FuzzDependencies reconciles a FederatedDeployment that asks for its
+// dependencies to follow it, whose content is fuzzed JSON (as in
+// FuzzPropagationReconcile), and then the FederatedConfigMap it may name,
+// whose content is fuzzed too. Neither reconcile may panic, and neither may
+// change a federated object's spec: followed clusters are never written
+// into a placement.
+func FuzzDependencies(f *testing.F) {
+	f.Add([]byte(`{"spec":{"placement":{"clusters":[{"name":"member-1"}]},"template":{"spec":{"template":{"spec":{"volumes":[{"configMap":{"name":"settings"}}]}}}}}}`),
+		[]byte(`{"spec":{"template":{"data":{"a":"b"}}}}`), "*")
+	f.Add([]byte(`{"spec":{"placement":{"clusterSelector":{}},"template":{"spec":{"template":{"spec":{"containers":[{"envFrom":[{"configMapRef":{"name":"settings"}}]}]}}}},`+
+		`"overrides":[{"clusterName":"member-2","clusterOverrides":[{"path":"/spec/template/spec/containers/0/envFrom/0/configMapRef/name","value":7}]}]}}`),
+		[]byte(`{"spec":{"placement":[1]}}`), "member-2,")
+	f.Add([]byte(`{"spec":{"template":{"spec":{"template":"volumes"}}}}`), []byte(`null`), "")
+	f.Fuzz(func(t *testing.T, workloadJSON, configMapJSON []byte, grant string) {
+		ctx := context.Background()
+		fx := newDependencyFixture(t, false)
+		workload := fx.workloads.federated(reconcilertest.ObjectContent(workloadJSON), withFinalizer, "")
+		workload.SetAnnotations(map[string]string{dependencies.Annotation: "true", typesv1beta1.AuthorClustersAnnotation: grant})
+		fx.workloads.add(t, workload)
+		configMap := fx.configMaps.federated(reconcilertest.ObjectContent(configMapJSON), withFinalizer, "")
+		configMap.SetName("settings")
+		configMap.SetAnnotations(map[string]string{typesv1beta1.AuthorClustersAnnotation: grant})
+		fx.configMaps.add(t, configMap)
+		for _, step := range []struct {
+			fx  *propagationFixture
+			obj *unstructured.Unstructured
+		}{{fx.workloads, workload}, {fx.configMaps, configMap}} {
+			before, _ := json.Marshal(step.obj.Object["spec"])
+			if _, err := step.fx.controller.reconcile(ctx, "demo/"+step.obj.GetName()); err != nil && strings.TrimSpace(err.Error()) == "" {
+				t.Errorf("reconcile failed with an empty message: %#v", err)
+			}
+			stored, err := step.fx.fedhub.Resource(step.fx.controller.federated).Namespace("demo").Get(ctx, step.obj.GetName(), metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+			if after, _ := json.Marshal(stored.Object["spec"]); string(after) != string(before) {
+				t.Errorf("the reconcile changed %s's spec:\nbefore %s\nafter  %s", step.obj.GetName(), before, after)
+			}
+		}
+	})
 }

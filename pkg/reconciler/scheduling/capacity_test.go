@@ -17,6 +17,7 @@ limitations under the License.
 package scheduling
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,6 +26,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	"github.com/fedhub/fedhub/pkg/scheduling/planner"
@@ -249,4 +252,63 @@ func TestRoomGrew(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNodeWatch: the nodes a watch starts with are not room that grew; a
+// node given more allocatable pods, and a node added later, are.
+func TestNodeWatch(t *testing.T) {
+	existing := node(true, false, "2")
+	existing.Name = "node-1"
+	member := kubefake.NewClientset(existing)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	grew := make(chan struct{}, 10)
+	w := startNodeWatch(ctx, member, func() { grew <- struct{}{} })
+	defer w.stop()
+
+	expect := func(what string, want bool) {
+		t.Helper()
+		select {
+		case <-grew:
+			if !want {
+				t.Fatalf("%s: reported as room", what)
+			}
+		case <-time.After(300 * time.Millisecond):
+			if want {
+				t.Fatalf("%s: not reported as room", what)
+			}
+		}
+	}
+	// Wait for the initial list: an update is seen only once it is done.
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		for _, action := range member.Actions() {
+			if action.GetVerb() == "watch" {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		t.Fatal("the node watch never started")
+	}
+	expect("the nodes at start", false) // also lets the watch settle
+	if !w.grewAt().IsZero() {
+		t.Errorf("grewAt %v before any room grew", w.grewAt())
+	}
+
+	bigger := existing.DeepCopy()
+	bigger.Status.Allocatable[corev1.ResourcePods] = resource.MustParse("10")
+	if _, err := member.CoreV1().Nodes().UpdateStatus(ctx, bigger, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expect("more allocatable pods", true)
+	if w.grewAt().IsZero() {
+		t.Error("grewAt is zero after room grew")
+	}
+
+	added := node(true, false, "2")
+	added.Name = "node-2"
+	if _, err := member.CoreV1().Nodes().Create(ctx, added, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expect("a node added", true)
 }

@@ -23,7 +23,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
@@ -43,9 +44,18 @@ type nodeWatch struct {
 func startNodeWatch(ctx context.Context, client kubernetes.Interface, grew func()) *nodeWatch {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &nodeWatch{cancel: cancel}
-	informer := cache.NewSharedIndexInformer(
-		cache.NewListWatchFromClient(client.CoreV1().RESTClient(), "nodes", metav1.NamespaceAll, fields.Everything()),
-		&corev1.Node{}, 0, cache.Indexers{})
+	nodes := client.CoreV1().Nodes()
+	// Through the typed client, which says whether it can stream the
+	// initial list (a fake cannot).
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
+			return nodes.List(ctx, options)
+		},
+		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+			return nodes.Watch(ctx, options)
+		},
+	}, client)
+	informer := cache.NewSharedIndexInformer(lw, &corev1.Node{}, 0, cache.Indexers{})
 	// Only what room depends on is kept: a node's images and volumes can
 	// be large, and a member may have thousands of nodes.
 	_ = informer.SetTransform(trimNode)
