@@ -111,3 +111,45 @@ func TestNotifyExitOfAgents(t *testing.T) {
 	default:
 	}
 }
+
+// TestFreePortAvoidsKernelPorts: the ports handed to child processes lie
+// below the kernel's ephemeral range, so no outgoing connection takes one
+// before the child binds it, and concurrent callers never get the same one.
+func TestFreePortAvoidsKernelPorts(t *testing.T) {
+	low, high := portRange()
+	if high-low < 1000 {
+		t.Skipf("this kernel's ephemeral range starts at %d: FreePort falls back to the kernel's ports", high)
+	}
+	const callers, each = 8, 25
+	ports := make(chan int, callers*each)
+	errs := make(chan error, callers)
+	for range callers {
+		go func() {
+			for range each {
+				port, err := FreePort()
+				if err != nil {
+					errs <- err
+					return
+				}
+				ports <- port
+			}
+			errs <- nil
+		}()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(ports)
+	seen := map[int]bool{}
+	for port := range ports {
+		if port < low || port >= high {
+			t.Errorf("port %d outside [%d, %d)", port, low, high)
+		}
+		if seen[port] {
+			t.Errorf("port %d handed out twice", port)
+		}
+		seen[port] = true
+	}
+}
