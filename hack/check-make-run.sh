@@ -27,7 +27,7 @@ done
 grep '^fedhub is ready' "${log}"
 
 export KUBECONFIG="${PWD}/.local/host.kubeconfig"
-for apiservice in v1beta1.core.kubefed.io v1alpha1.scheduling.kubefed.io v1beta1.types.kubefed.io v1alpha1.agent.fedhub.io; do
+for apiservice in v1beta1.core.kubefed.io v1alpha1.scheduling.kubefed.io v1beta1.types.kubefed.io v1alpha1.agent.fedhub.io v1alpha1.apps.fedhub.io; do
     available=$(kubectl get apiservice "${apiservice}" -o jsonpath='{.status.conditions[?(@.type=="Available")].status}')
     echo "APIService ${apiservice} Available=${available}"
     if [ "${available}" != "True" ]; then

@@ -20,10 +20,12 @@ package applyconfiguration
 
 import (
 	v1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	agentv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/agent/v1alpha1"
+	applyconfigurationappsv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/apps/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/generated/applyconfiguration/core/v1beta1"
 	internal "github.com/fedhub/fedhub/generated/applyconfiguration/internal"
 	applyconfigurationschedulingv1alpha1 "github.com/fedhub/fedhub/generated/applyconfiguration/scheduling/v1alpha1"
@@ -56,6 +58,20 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &agentv1alpha1.WorkSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("WorkStatus"):
 		return &agentv1alpha1.WorkStatusApplyConfiguration{}
+
+		// Group=apps.fedhub.io, Version=v1alpha1
+	case appsv1alpha1.SchemeGroupVersion.WithKind("FederatedHelmRelease"):
+		return &applyconfigurationappsv1alpha1.FederatedHelmReleaseApplyConfiguration{}
+	case appsv1alpha1.SchemeGroupVersion.WithKind("FederatedHelmReleaseSpec"):
+		return &applyconfigurationappsv1alpha1.FederatedHelmReleaseSpecApplyConfiguration{}
+	case appsv1alpha1.SchemeGroupVersion.WithKind("FederatedHelmReleaseStatus"):
+		return &applyconfigurationappsv1alpha1.FederatedHelmReleaseStatusApplyConfiguration{}
+	case appsv1alpha1.SchemeGroupVersion.WithKind("HelmChartSource"):
+		return &applyconfigurationappsv1alpha1.HelmChartSourceApplyConfiguration{}
+	case appsv1alpha1.SchemeGroupVersion.WithKind("HelmReleaseClusterStatus"):
+		return &applyconfigurationappsv1alpha1.HelmReleaseClusterStatusApplyConfiguration{}
+	case appsv1alpha1.SchemeGroupVersion.WithKind("HelmValuesOverride"):
+		return &applyconfigurationappsv1alpha1.HelmValuesOverrideApplyConfiguration{}
 
 		// Group=core.kubefed.io, Version=v1beta1
 	case v1beta1.SchemeGroupVersion.WithKind("APIResource"):

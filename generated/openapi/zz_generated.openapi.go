@@ -23,6 +23,7 @@ package openapi
 
 import (
 	v1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -55,6 +56,13 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.WorkSource{}.OpenAPIModelName():                                  schema_fedhub_apis_agent_v1alpha1_WorkSource(ref),
 		v1alpha1.WorkSpec{}.OpenAPIModelName():                                    schema_fedhub_apis_agent_v1alpha1_WorkSpec(ref),
 		v1alpha1.WorkStatus{}.OpenAPIModelName():                                  schema_fedhub_apis_agent_v1alpha1_WorkStatus(ref),
+		appsv1alpha1.FederatedHelmRelease{}.OpenAPIModelName():                    schema_fedhub_apis_apps_v1alpha1_FederatedHelmRelease(ref),
+		appsv1alpha1.FederatedHelmReleaseList{}.OpenAPIModelName():                schema_fedhub_apis_apps_v1alpha1_FederatedHelmReleaseList(ref),
+		appsv1alpha1.FederatedHelmReleaseSpec{}.OpenAPIModelName():                schema_fedhub_apis_apps_v1alpha1_FederatedHelmReleaseSpec(ref),
+		appsv1alpha1.FederatedHelmReleaseStatus{}.OpenAPIModelName():              schema_fedhub_apis_apps_v1alpha1_FederatedHelmReleaseStatus(ref),
+		appsv1alpha1.HelmChartSource{}.OpenAPIModelName():                         schema_fedhub_apis_apps_v1alpha1_HelmChartSource(ref),
+		appsv1alpha1.HelmReleaseClusterStatus{}.OpenAPIModelName():                schema_fedhub_apis_apps_v1alpha1_HelmReleaseClusterStatus(ref),
+		appsv1alpha1.HelmValuesOverride{}.OpenAPIModelName():                      schema_fedhub_apis_apps_v1alpha1_HelmValuesOverride(ref),
 		v1beta1.APIResource{}.OpenAPIModelName():                                  schema_fedhub_apis_core_v1beta1_APIResource(ref),
 		v1beta1.ClusterCondition{}.OpenAPIModelName():                             schema_fedhub_apis_core_v1beta1_ClusterCondition(ref),
 		v1beta1.ClusterHealthCheckConfig{}.OpenAPIModelName():                     schema_fedhub_apis_core_v1beta1_ClusterHealthCheckConfig(ref),
@@ -1193,6 +1201,370 @@ func schema_fedhub_apis_agent_v1alpha1_WorkStatus(ref common.ReferenceCallback) 
 		},
 		Dependencies: []string{
 			v1alpha1.DriftCorrection{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_FederatedHelmRelease(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "FederatedHelmRelease installs one Helm chart, as one Helm release, in each member cluster its placement selects, with per-cluster values.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Spec says which chart to install, with which values, where.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(appsv1alpha1.FederatedHelmReleaseSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status reports the release in each cluster.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(appsv1alpha1.FederatedHelmReleaseStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			appsv1alpha1.FederatedHelmReleaseSpec{}.OpenAPIModelName(), appsv1alpha1.FederatedHelmReleaseStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_FederatedHelmReleaseList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "FederatedHelmReleaseList is a list of FederatedHelmReleases.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(appsv1alpha1.FederatedHelmRelease{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			appsv1alpha1.FederatedHelmRelease{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_FederatedHelmReleaseSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "FederatedHelmReleaseSpec says which chart to install, with which values, where.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"chart": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Chart is where the chart comes from.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(appsv1alpha1.HelmChartSource{}.OpenAPIModelName()),
+						},
+					},
+					"releaseName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReleaseName is the Helm release's name in every member cluster, a DNS-1123 label of at most 53 characters. Defaults to metadata.name; it cannot change once set.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"values": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Values are the chart's values, a JSON object, as given to \"helm install -f\".",
+							Ref:         ref(typesv1beta1.JSON{}.OpenAPIModelName()),
+						},
+					},
+					"placement": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Placement selects the member clusters, as a federated object's does: clusters by name, or a clusterSelector.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(typesv1beta1.Placement{}.OpenAPIModelName()),
+						},
+					},
+					"overrides": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"clusterName",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Overrides change the values for single clusters.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(appsv1alpha1.HelmValuesOverride{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"chart"},
+			},
+		},
+		Dependencies: []string{
+			appsv1alpha1.HelmChartSource{}.OpenAPIModelName(), appsv1alpha1.HelmValuesOverride{}.OpenAPIModelName(), typesv1beta1.JSON{}.OpenAPIModelName(), typesv1beta1.Placement{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_FederatedHelmReleaseStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "FederatedHelmReleaseStatus reports the release in each cluster.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the generation of the spec the status was made for.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"conditions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"type",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Conditions sum up the release across its clusters.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(metav1.Condition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"clusters": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Clusters is the release in each cluster it is placed on, by name.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(appsv1alpha1.HelmReleaseClusterStatus{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			appsv1alpha1.HelmReleaseClusterStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_HelmChartSource(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HelmChartSource names a chart in a chart repository or an OCI registry.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"repository": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Repository is an HTTP(S) chart repository's URL (serving index.yaml), or an OCI reference base such as oci://registry.example.com/charts.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the chart's name in the repository; for OCI it is appended to the reference base.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"version": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Version is an exact chart version or a semantic version constraint such as \"~1.2.0\"; empty means the latest version.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"repository", "name"},
+			},
+		},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_HelmReleaseClusterStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HelmReleaseClusterStatus is the release in one member cluster.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the KubeFedCluster's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"revision": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Revision is the release's revision in the cluster, as \"helm history\" counts.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is Helm's status of the release: deployed, failed, pending-install, pending-upgrade, uninstalling, …",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"chartVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ChartVersion is the chart version installed, as resolved from spec.chart.version.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"appVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AppVersion is the installed chart's appVersion.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the generation of the spec the cluster's release reflects.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says what went wrong when the release failed: the chart could not be fetched or rendered, or it renders an object its author may not write.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"lastTransitionTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LastTransitionTime is when Status last changed.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_apps_v1alpha1_HelmValuesOverride(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HelmValuesOverride changes the values for one cluster.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"clusterName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ClusterName is the KubeFedCluster the values apply to.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"values": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Values, a JSON object, are merged over spec.values for that cluster as Helm merges several -f files: objects merge key by key, other values replace, null removes a key.",
+							Ref:         ref(typesv1beta1.JSON{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"clusterName"},
+			},
+		},
+		Dependencies: []string{
+			typesv1beta1.JSON{}.OpenAPIModelName()},
 	}
 }
 

@@ -20,6 +20,7 @@ package apiserver
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,8 @@ import (
 
 	"github.com/fedhub/fedhub/apis/agent"
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	"github.com/fedhub/fedhub/apis/apps"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	"github.com/fedhub/fedhub/apis/core"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/apis/scheduling"
@@ -45,6 +48,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/tunnel"
 	"github.com/fedhub/fedhub/registry/agent/clusterregistration"
 	"github.com/fedhub/fedhub/registry/agent/work"
+	"github.com/fedhub/fedhub/registry/apps/federatedhelmrelease"
 	"github.com/fedhub/fedhub/registry/core/federatedtypeconfig"
 	"github.com/fedhub/fedhub/registry/core/kubefedcluster"
 	"github.com/fedhub/fedhub/registry/core/kubefedconfig"
@@ -95,8 +99,8 @@ func (c *Config) Complete() CompletedConfig {
 		Propagation: c.Propagation, Capacity: c.Capacity, LeaderElection: c.LeaderElection, TunnelPeers: c.TunnelPeers}
 }
 
-// New builds the server and installs the core.kubefed.io, scheduling.kubefed.io
-// and agent.fedhub.io groups.
+// New builds the server and installs the core.kubefed.io, scheduling.kubefed.io,
+// agent.fedhub.io and apps.fedhub.io groups.
 func (c CompletedConfig) New() (*Server, error) {
 	if c.GenericConfig.RESTOptionsGetter != nil {
 		c.GenericConfig.RESTOptionsGetter = tooLargeAsStatus{RESTOptionsGetter: c.GenericConfig.RESTOptionsGetter}
@@ -111,7 +115,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	coreGroup := func() (*genericapiserver.APIGroupInfo, error) { return c.coreGroup(federated) }
-	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){coreGroup, c.schedulingGroup, c.agentGroup} {
+	for _, group := range []func() (*genericapiserver.APIGroupInfo, error){coreGroup, c.schedulingGroup, c.agentGroup, c.appsGroup} {
 		info, err := group()
 		if err != nil {
 			return nil, err
@@ -285,6 +289,35 @@ func (c CompletedConfig) agentGroup() (*genericapiserver.APIGroupInfo, error) {
 	info.VersionedResourcesStorageMap[agentv1alpha1.SchemeGroupVersion.Version]["clusterregistrations/"+tunnel.Subresource] =
 		clusterregistration.NewTunnelREST(registrations, tunnel.Default, c.fedhubIdentity())
 	return &info, nil
+}
+
+// appsGroup serves apps.fedhub.io, applications federated as a whole.
+func (c CompletedConfig) appsGroup() (*genericapiserver.APIGroupInfo, error) {
+	releases, releaseStatus, err := federatedhelmrelease.NewREST(Scheme, c.GenericConfig.RESTOptionsGetter, c.helmReleaseFinalizer())
+	if err != nil {
+		return nil, err
+	}
+	info := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.NegotiatedSerializer = GroupSerializer
+	info.VersionedResourcesStorageMap[appsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"federatedhelmreleases":        releases,
+		"federatedhelmreleases/status": releaseStatus,
+	}
+	return &info, nil
+}
+
+// helmReleaseController is the --controllers name of the controller that
+// installs FederatedHelmReleases in the members and removes their finalizer.
+const helmReleaseController = "helm-release"
+
+// helmReleaseFinalizer is the finalizer new FederatedHelmReleases get: none
+// unless the helm release controller exists and runs, since no one else
+// would ever remove it.
+func (c CompletedConfig) helmReleaseFinalizer() string {
+	if slices.Contains(Controllers, helmReleaseController) && controllerEnabled(c.Controllers, helmReleaseController) {
+		return appsv1alpha1.HelmReleaseCleanupFinalizer
+	}
+	return ""
 }
 
 // syncFinalizer is the finalizer new federated objects get, so that the

@@ -24,6 +24,8 @@ import (
 
 	agentinstall "github.com/fedhub/fedhub/apis/agent/install"
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	appsinstall "github.com/fedhub/fedhub/apis/apps/install"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	coreinstall "github.com/fedhub/fedhub/apis/core/install"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulinginstall "github.com/fedhub/fedhub/apis/scheduling/install"
@@ -35,20 +37,22 @@ var (
 	Scheme = runtime.NewScheme()
 	// Codecs encodes and decodes the types of Scheme.
 	Codecs = serializer.NewCodecFactory(Scheme)
-	// GroupSerializer is what the core.kubefed.io, scheduling.kubefed.io and
-	// agent.fedhub.io endpoints negotiate: Codecs without protobuf, which their types do not
+	// GroupSerializer is what the core.kubefed.io, scheduling.kubefed.io,
+	// agent.fedhub.io and apps.fedhub.io endpoints negotiate: Codecs without protobuf, which their types do not
 	// implement. Offering it made the server pick protobuf for clients that
 	// prefer it and fall back to JSON (the host's namespace and garbage
 	// collector controllers), and then fail to encode with a 500.
 	GroupSerializer runtime.NegotiatedSerializer = withoutProtobuf{Codecs}
 	// StorageVersions are the versions objects are stored in etcd as, one per group.
-	StorageVersions = schema.GroupVersions{corev1beta1.SchemeGroupVersion, schedulingv1alpha1.SchemeGroupVersion, agentv1alpha1.SchemeGroupVersion}
+	StorageVersions = schema.GroupVersions{corev1beta1.SchemeGroupVersion, schedulingv1alpha1.SchemeGroupVersion, agentv1alpha1.SchemeGroupVersion,
+		appsv1alpha1.SchemeGroupVersion}
 )
 
 func init() {
 	coreinstall.Install(Scheme)
 	schedulinginstall.Install(Scheme)
 	agentinstall.Install(Scheme)
+	appsinstall.Install(Scheme)
 
 	// The generic server decodes list and get options, and serves discovery and
 	// Status objects, through the unversioned meta types.

@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -42,6 +43,7 @@ var fedhubGroups = map[string]bool{
 	corev1beta1.GroupName:        true,
 	typesv1beta1.GroupName:       true,
 	schedulingv1alpha1.GroupName: true,
+	appsv1alpha1.GroupName:       true,
 }
 
 // clusterTypes resolves type arguments against one cluster's discovery,

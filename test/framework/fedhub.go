@@ -307,7 +307,7 @@ func (f *Fedhub) waitAvailable(ctx context.Context, host *Cluster) error {
 		}
 		// The host answers /apis from its own cache; a group version's
 		// resource list is proxied to fedhub, so it shows the proxy works.
-		for _, groupVersion := range []string{"core.kubefed.io/v1beta1", "scheduling.kubefed.io/v1alpha1", "types.kubefed.io/v1beta1"} {
+		for _, groupVersion := range []string{"core.kubefed.io/v1beta1", "scheduling.kubefed.io/v1alpha1", "types.kubefed.io/v1beta1", "apps.fedhub.io/v1alpha1"} {
 			if _, err := host.Client.Discovery().ServerResourcesForGroupVersion(groupVersion); err != nil {
 				waitingFor = "the host to proxy " + groupVersion + ": " + err.Error()
 				return false, nil

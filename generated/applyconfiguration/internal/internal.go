@@ -59,6 +59,16 @@ var schemaYAML = typed.YAMLObject(`types:
     elementType:
       namedType: __untyped_deduced_
     elementRelationship: separable
+- name: com.github.fedhub.fedhub.apis.apps.v1alpha1.FederatedHelmRelease
+  scalar: untyped
+  list:
+    elementType:
+      namedType: __untyped_atomic_
+    elementRelationship: atomic
+  map:
+    elementType:
+      namedType: __untyped_deduced_
+    elementRelationship: separable
 - name: com.github.fedhub.fedhub.apis.core.v1beta1.FederatedTypeConfig
   scalar: untyped
   list:

@@ -23,6 +23,7 @@ import (
 	http "net/http"
 
 	agentv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1"
+	appsv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/apps/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/types/v1beta1"
@@ -34,6 +35,7 @@ import (
 type Interface interface {
 	Discovery() discovery.DiscoveryInterfaces
 	AgentV1alpha1() agentv1alpha1.AgentV1alpha1Interface
+	AppsV1alpha1() appsv1alpha1.AppsV1alpha1Interface
 	CoreV1beta1() corev1beta1.CoreV1beta1Interface
 	SchedulingV1alpha1() schedulingv1alpha1.SchedulingV1alpha1Interface
 	TypesV1beta1() typesv1beta1.TypesV1beta1Interface
@@ -43,6 +45,7 @@ type Interface interface {
 type Clientset struct {
 	*discovery.DiscoveryClient
 	agentV1alpha1      *agentv1alpha1.AgentV1alpha1Client
+	appsV1alpha1       *appsv1alpha1.AppsV1alpha1Client
 	coreV1beta1        *corev1beta1.CoreV1beta1Client
 	schedulingV1alpha1 *schedulingv1alpha1.SchedulingV1alpha1Client
 	typesV1beta1       *typesv1beta1.TypesV1beta1Client
@@ -51,6 +54,11 @@ type Clientset struct {
 // AgentV1alpha1 retrieves the AgentV1alpha1Client
 func (c *Clientset) AgentV1alpha1() agentv1alpha1.AgentV1alpha1Interface {
 	return c.agentV1alpha1
+}
+
+// AppsV1alpha1 retrieves the AppsV1alpha1Client
+func (c *Clientset) AppsV1alpha1() appsv1alpha1.AppsV1alpha1Interface {
+	return c.appsV1alpha1
 }
 
 // CoreV1beta1 retrieves the CoreV1beta1Client
@@ -116,6 +124,10 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Clientset,
 	if err != nil {
 		return nil, err
 	}
+	cs.appsV1alpha1, err = appsv1alpha1.NewForConfigAndClient(&configShallowCopy, httpClient)
+	if err != nil {
+		return nil, err
+	}
 	cs.coreV1beta1, err = corev1beta1.NewForConfigAndClient(&configShallowCopy, httpClient)
 	if err != nil {
 		return nil, err
@@ -150,6 +162,7 @@ func NewForConfigOrDie(c *rest.Config) *Clientset {
 func New(c rest.Interface) *Clientset {
 	var cs Clientset
 	cs.agentV1alpha1 = agentv1alpha1.New(c)
+	cs.appsV1alpha1 = appsv1alpha1.New(c)
 	cs.coreV1beta1 = corev1beta1.New(c)
 	cs.schedulingV1alpha1 = schedulingv1alpha1.New(c)
 	cs.typesV1beta1 = typesv1beta1.New(c)

@@ -26,6 +26,7 @@ import (
 
 	versioned "github.com/fedhub/fedhub/generated/clientset/versioned"
 	agent "github.com/fedhub/fedhub/generated/informers/externalversions/agent"
+	apps "github.com/fedhub/fedhub/generated/informers/externalversions/apps"
 	core "github.com/fedhub/fedhub/generated/informers/externalversions/core"
 	internalinterfaces "github.com/fedhub/fedhub/generated/informers/externalversions/internalinterfaces"
 	scheduling "github.com/fedhub/fedhub/generated/informers/externalversions/scheduling"
@@ -329,6 +330,7 @@ type SharedInformerFactory interface {
 	InformerFor(obj runtime.Object, newFunc internalinterfaces.NewInformerFunc) cache.SharedIndexInformer
 
 	Agent() agent.Interface
+	Apps() apps.Interface
 	Core() core.Interface
 	Scheduling() scheduling.Interface
 	Types() types.Interface
@@ -336,6 +338,10 @@ type SharedInformerFactory interface {
 
 func (f *sharedInformerFactory) Agent() agent.Interface {
 	return agent.New(f, f.namespace, f.tweakListOptions)
+}
+
+func (f *sharedInformerFactory) Apps() apps.Interface {
+	return apps.New(f, f.namespace, f.tweakListOptions)
 }
 
 func (f *sharedInformerFactory) Core() core.Interface {

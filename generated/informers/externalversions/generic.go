@@ -22,6 +22,7 @@ import (
 	fmt "fmt"
 
 	v1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	v1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -60,6 +61,10 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Agent().V1alpha1().ClusterRegistrations().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("works"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Agent().V1alpha1().Works().Informer()}, nil
+
+		// Group=apps.fedhub.io, Version=v1alpha1
+	case appsv1alpha1.SchemeGroupVersion.WithResource("federatedhelmreleases"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Apps().V1alpha1().FederatedHelmReleases().Informer()}, nil
 
 		// Group=core.kubefed.io, Version=v1beta1
 	case v1beta1.SchemeGroupVersion.WithResource("federatedtypeconfigs"):

@@ -23,6 +23,8 @@ import (
 	clientset "github.com/fedhub/fedhub/generated/clientset/versioned"
 	agentv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1"
 	fakeagentv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/agent/v1alpha1/fake"
+	appsv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/apps/v1alpha1"
+	fakeappsv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/apps/v1alpha1/fake"
 	corev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1"
 	fakecorev1beta1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/core/v1beta1/fake"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
@@ -145,6 +147,11 @@ var (
 // AgentV1alpha1 retrieves the AgentV1alpha1Client
 func (c *Clientset) AgentV1alpha1() agentv1alpha1.AgentV1alpha1Interface {
 	return &fakeagentv1alpha1.FakeAgentV1alpha1{Fake: &c.Fake}
+}
+
+// AppsV1alpha1 retrieves the AppsV1alpha1Client
+func (c *Clientset) AppsV1alpha1() appsv1alpha1.AppsV1alpha1Interface {
+	return &fakeappsv1alpha1.FakeAppsV1alpha1{Fake: &c.Fake}
 }
 
 // CoreV1beta1 retrieves the CoreV1beta1Client

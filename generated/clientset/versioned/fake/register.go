@@ -20,6 +20,7 @@ package fake
 
 import (
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -35,6 +36,7 @@ var codecs = serializer.NewCodecFactory(scheme)
 
 var localSchemeBuilder = runtime.SchemeBuilder{
 	agentv1alpha1.AddToScheme,
+	appsv1alpha1.AddToScheme,
 	corev1beta1.AddToScheme,
 	schedulingv1alpha1.AddToScheme,
 	typesv1beta1.AddToScheme,
