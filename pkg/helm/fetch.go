@@ -302,11 +302,18 @@ func (f *Fetcher) resolve(ctx context.Context, source ChartSource) (ChartSource,
 		source.Version = version
 		return source, "", nil
 	}
-	index, err := f.index(ctx, source.Repository)
+	index, fromCache, err := f.index(ctx, source.Repository, false)
 	if err != nil {
 		return ChartSource{}, "", err
 	}
 	entry, err := index.Get(source.Name, source.Version)
+	if err != nil && fromCache {
+		// The version may be newer than the cached index: read it again, once.
+		if index, _, err = f.index(ctx, source.Repository, true); err != nil {
+			return ChartSource{}, "", err
+		}
+		entry, err = index.Get(source.Name, source.Version)
+	}
 	if err != nil {
 		return ChartSource{}, "", err
 	}
@@ -329,22 +336,23 @@ func (f *Fetcher) resolve(ctx context.Context, source ChartSource) (ChartSource,
 	return source, downloadURL, nil
 }
 
-// index returns the repository's index, reusing one younger than IndexTTL.
-func (f *Fetcher) index(ctx context.Context, repository string) (*repo.IndexFile, error) {
+// index returns the repository's index, reusing one younger than IndexTTL
+// unless fresh; fromCache tells which.
+func (f *Fetcher) index(ctx context.Context, repository string, fresh bool) (index *repo.IndexFile, fromCache bool, err error) {
 	f.mu.Lock()
 	cached, ok := f.indexes[repository]
 	f.mu.Unlock()
-	if ok && time.Since(cached.fetched) < f.options.IndexTTL {
-		return cached.index, nil
+	if ok && !fresh && time.Since(cached.fetched) < f.options.IndexTTL {
+		return cached.index, true, nil
 	}
 	indexURL := strings.TrimSuffix(repository, "/") + "/index.yaml"
 	data, err := f.get(ctx, indexURL, f.options.MaxIndexBytes)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	index, err := parseIndex(data)
+	index, err = parseIndex(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", indexURL, err)
+		return nil, false, fmt.Errorf("%s: %w", indexURL, err)
 	}
 	f.mu.Lock()
 	f.indexes[repository] = &cachedIndex{index: index, fetched: time.Now()}
@@ -355,7 +363,7 @@ func (f *Fetcher) index(ctx context.Context, repository string) (*repo.IndexFile
 		}
 	}
 	f.mu.Unlock()
-	return index, nil
+	return index, false, nil
 }
 
 // parseIndex uses Helm's index loader, which validates and sorts the entries;
