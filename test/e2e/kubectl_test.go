@@ -151,7 +151,7 @@ func TestKubectlAgainstStandalone(t *testing.T) {
 		// OpenAPI v3 paths, a map: one without fieldValidation (the proxy
 		// subresource's, were it KubeFedCluster's) makes it validate on the
 		// client, at random.
-		for _, gv := range []string{"core.kubefed.io/v1beta1", "scheduling.kubefed.io/v1alpha1", "agent.fedhub.io/v1alpha1"} {
+		for _, gv := range []string{"core.kubefed.io/v1beta1", "scheduling.kubefed.io/v1alpha1", "agent.fedhub.io/v1alpha1", "apps.fedhub.io/v1alpha1"} {
 			var doc struct {
 				Paths map[string]struct {
 					Patch *struct {

@@ -35,6 +35,8 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/fedhub/fedhub/apis/apps"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
@@ -60,8 +62,8 @@ func Register(plugins *admission.Plugins) {
 	})
 }
 
-// ClusterAccess refuses a federated object, or a ReplicaSchedulingPreference,
-// that targets a cluster its author may not propagate to.
+// ClusterAccess refuses a federated object, a ReplicaSchedulingPreference or
+// a FederatedHelmRelease that targets a cluster its author may not propagate to.
 type ClusterAccess struct {
 	*admission.Handler
 	authorizer     authorizer.Authorizer
@@ -134,8 +136,8 @@ func (c *ClusterAccess) Validate(ctx context.Context, a admission.Attributes, _ 
 }
 
 // targets are the clusters a request's object may reach: a federated
-// object's placement, or every cluster a ReplicaSchedulingPreference's plan
-// may use. With intersectWithClusterSelector the plan stays within the
+// object's or a FederatedHelmRelease's placement, or every cluster a
+// ReplicaSchedulingPreference's plan may use. With intersectWithClusterSelector the plan stays within the
 // clusters the preference names, so those are still checked: the workload's
 // selector only narrows them.
 func targets(a admission.Attributes) (names []string, all bool, err error) {
@@ -162,8 +164,40 @@ func targets(a admission.Attributes) (names []string, all bool, err error) {
 		}
 		slices.Sort(clusters)
 		return clusters, false, nil
+	case appsv1alpha1.SchemeGroupVersion.Group:
+		p, ok := helmReleasePlacement(a.GetObject())
+		if !ok {
+			return nil, false, nil
+		}
+		names, all = placementTargets(p)
+		return names, all, nil
 	}
 	return nil, false, nil
+}
+
+// helmReleasePlacement is a FederatedHelmRelease's placement, from the
+// internal type admission is handed or the versioned one.
+func helmReleasePlacement(obj runtime.Object) (typesv1beta1.Placement, bool) {
+	switch release := obj.(type) {
+	case *apps.FederatedHelmRelease:
+		return release.Spec.Placement, true
+	case *appsv1alpha1.FederatedHelmRelease:
+		return release.Spec.Placement, true
+	}
+	return typesv1beta1.Placement{}, false
+}
+
+// placementTargets are the clusters a typed placement may ever select, as
+// placement.Placement.Targets reads them from a federated object: the names
+// listed, or every cluster for a selector.
+func placementTargets(p typesv1beta1.Placement) (names []string, all bool) {
+	if p.Clusters != nil {
+		for _, c := range p.Clusters {
+			names = append(names, c.Name)
+		}
+		return names, false
+	}
+	return nil, p.ClusterSelector != nil
 }
 
 // preferenceClusters are the keys of a preference's clusters. Admission is

@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,8 +31,11 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fedhub/fedhub/apis/apps"
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	"github.com/fedhub/fedhub/apis/scheduling"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
+	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 )
 
 // grants is a stand-in for RBAC: the cluster names alice may propagate to;
@@ -59,6 +63,21 @@ func federated(t *testing.T, spec string) runtime.Object {
 	}
 	return obj
 }
+
+// helmRelease is a FederatedHelmRelease placed on the clusters named, or by
+// selector when selector is set; admission is handed the internal type.
+func helmRelease(selector *metav1.LabelSelector, clusters ...string) *apps.FederatedHelmRelease {
+	release := &apps.FederatedHelmRelease{Spec: apps.FederatedHelmReleaseSpec{
+		Chart:     apps.HelmChartSource{Repository: "https://charts.example.com", Name: "podinfo"},
+		Placement: typesv1beta1.Placement{ClusterSelector: selector},
+	}}
+	for _, c := range clusters {
+		release.Spec.Placement.Clusters = append(release.Spec.Placement.Clusters, typesv1beta1.PlacementCluster{Name: c})
+	}
+	return release
+}
+
+var helmReleasesResource = appsv1alpha1.SchemeGroupVersion.WithResource("federatedhelmreleases")
 
 func TestValidate(t *testing.T) {
 	federatedConfigMaps := schema.GroupVersionResource{Group: "types.kubefed.io", Version: "v1beta1", Resource: "federatedconfigmaps"}
@@ -112,6 +131,23 @@ func TestValidate(t *testing.T) {
 		{name: "preference on granted clusters", granted: []string{"member-1", "member-2"}, resource: preferences,
 			object: preference(true, "member-1", "member-2")},
 		{name: "preference with every cluster granted", granted: []string{""}, resource: preferences, object: preference(false)},
+		{name: "helm release on a granted cluster", granted: []string{"member-1"}, resource: helmReleasesResource,
+			object: helmRelease(nil, "member-1")},
+		{name: "helm release on a cluster not granted", granted: []string{"member-1"}, resource: helmReleasesResource,
+			object: helmRelease(nil, "member-1", "member-2"), wantDenied: []string{`"alice" may not propagate to cluster(s) member-2`}},
+		{name: "helm release by selector needs every cluster", granted: []string{"member-1", "member-2"}, resource: helmReleasesResource,
+			object: helmRelease(&metav1.LabelSelector{}), wantDenied: []string{"every cluster", "clusterSelector"}},
+		{name: "helm release by selector with every cluster granted", granted: []string{""}, resource: helmReleasesResource,
+			object: helmRelease(&metav1.LabelSelector{MatchLabels: map[string]string{"region": "eu"}})},
+		{name: "helm release's explicit list wins over its selector", granted: []string{"member-1"}, resource: helmReleasesResource,
+			object: helmRelease(&metav1.LabelSelector{}, "member-1")},
+		{name: "helm release without placement targets nothing", resource: helmReleasesResource, object: helmRelease(nil)},
+		{name: "helm release status writes are not placements", resource: helmReleasesResource, subresource: "status",
+			object: helmRelease(nil, "member-2")},
+		{name: "versioned helm release is read too", granted: []string{"member-1"}, resource: helmReleasesResource,
+			object: &appsv1alpha1.FederatedHelmRelease{Spec: appsv1alpha1.FederatedHelmReleaseSpec{
+				Placement: typesv1beta1.Placement{Clusters: []typesv1beta1.PlacementCluster{{Name: "member-3"}}}}},
+			wantDenied: []string{"cluster(s) member-3"}},
 		{name: "the versioned type is read too", granted: []string{"member-1"}, resource: preferences,
 			object: &schedulingv1alpha1.ReplicaSchedulingPreference{Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{
 				Clusters: map[string]schedulingv1alpha1.ClusterPreferences{"member-2": {Weight: 1}}}},

@@ -23,7 +23,10 @@ import (
 	"strings"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -32,6 +35,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/tools/cache"
 
+	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
 	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	"github.com/fedhub/fedhub/apis/scheduling"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
@@ -76,39 +80,101 @@ const clusterCacheWait = 10 * time.Second
 // never reaches a cluster this author could not have targeted. It records
 // the same on workloads whose dependencies may follow them and on those
 // dependencies, so that a dependency follows a workload only where both
-// authors may send objects. fedhub's own writes (the plan itself,
-// finalizers) keep what the last user's write recorded.
+// authors may send objects. On a FederatedHelmRelease it records the same
+// and the author's identity, against which the helm release controller
+// checks every object the chart renders. fedhub's own writes (the plan
+// itself, finalizers) keep what the last user's write recorded.
 func (c *ClusterAccess) Admit(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
-	if a.GetSubresource() != "" || a.GetResource().Group != typesv1beta1.SchemeGroupVersion.Group ||
-		!slices.Contains(scheduling.TargetKinds, a.GetKind().Kind) && !dependencies.RecordsAuthorGrant(a.GetKind().Kind) {
+	if a.GetSubresource() != "" {
 		return nil
 	}
-	obj, ok := a.GetObject().(*unstructured.Unstructured)
-	if !ok {
-		return nil
-	}
-	if a.GetUserInfo().GetName() == user.APIServerUser {
-		var recorded *string
-		if old, ok := a.GetOldObject().(*unstructured.Unstructured); ok {
-			if value, found := old.GetAnnotations()[typesv1beta1.AuthorClustersAnnotation]; found {
-				recorded = &value
-			}
+	switch resource := a.GetResource(); {
+	case resource.Group == typesv1beta1.SchemeGroupVersion.Group:
+		if !slices.Contains(scheduling.TargetKinds, a.GetKind().Kind) && !dependencies.RecordsAuthorGrant(a.GetKind().Kind) {
+			return nil
 		}
-		setAnnotation(obj, recorded)
-		return nil
+		obj, ok := a.GetObject().(*unstructured.Unstructured)
+		if !ok {
+			return nil
+		}
+		var named []string
+		if p, err := placement.Of(obj); err == nil {
+			named, _ = p.Targets()
+		}
+		return c.recordAuthor(ctx, a, obj, named, typesv1beta1.AuthorClustersAnnotation)
+	case resource.GroupResource() == appsv1alpha1.Resource(helmReleases):
+		p, ok := helmReleasePlacement(a.GetObject())
+		if !ok {
+			return nil
+		}
+		obj, err := meta.Accessor(a.GetObject())
+		if err != nil {
+			return nil
+		}
+		named, _ := placementTargets(p)
+		return c.recordAuthor(ctx, a, obj, named, typesv1beta1.AuthorClustersAnnotation, appsv1alpha1.AuthorAnnotation)
 	}
-	grant, err := c.grantOf(ctx, a.GetUserInfo(), obj)
-	if err != nil {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("reading which clusters user %q may propagate to: %v", a.GetUserInfo().GetName(), err))
-	}
-	setAnnotation(obj, &grant)
 	return nil
 }
 
+// helmReleases is the resource of FederatedHelmReleases.
+const helmReleases = "federatedhelmreleases"
+
+// recordAuthor writes the author annotations named by keys on obj: the
+// clusters the user may propagate to (of the known ones and named, those
+// the placement lists) and, when asked, the user. A user's own values are
+// replaced; fedhub's own writes keep those stored.
+func (c *ClusterAccess) recordAuthor(ctx context.Context, a admission.Attributes, obj metav1.Object, named []string, keys ...string) error {
+	u := a.GetUserInfo()
+	if u.GetName() == user.APIServerUser {
+		var stored map[string]string
+		if old := a.GetOldObject(); old != nil {
+			if accessor, err := meta.Accessor(old); err == nil {
+				stored = accessor.GetAnnotations()
+			}
+		}
+		for _, key := range keys {
+			var recorded *string
+			if value, found := stored[key]; found {
+				recorded = &value
+			}
+			setAnnotation(obj, key, recorded)
+		}
+		return nil
+	}
+	for _, key := range keys {
+		var value string
+		switch key {
+		case typesv1beta1.AuthorClustersAnnotation:
+			grant, err := c.grantOf(ctx, u, named)
+			if err != nil {
+				return apierrors.NewServiceUnavailable(fmt.Sprintf("reading which clusters user %q may propagate to: %v", u.GetName(), err))
+			}
+			value = grant
+		case appsv1alpha1.AuthorAnnotation:
+			value = appsv1alpha1.AuthorAnnotationValue(userInfo(u))
+		}
+		setAnnotation(obj, key, &value)
+	}
+	return nil
+}
+
+// userInfo is u as the authentication API writes it.
+func userInfo(u user.Info) authenticationv1.UserInfo {
+	info := authenticationv1.UserInfo{Username: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups()}
+	for key, values := range u.GetExtra() {
+		if info.Extra == nil {
+			info.Extra = map[string]authenticationv1.ExtraValue{}
+		}
+		info.Extra[key] = values
+	}
+	return info
+}
+
 // grantOf is the clusters u may propagate to, as AuthorClustersAnnotation
-// writes them: "*", or the names among the known KubeFedClusters and those
-// the object's placement names (which may join later).
-func (c *ClusterAccess) grantOf(ctx context.Context, u user.Info, obj *unstructured.Unstructured) (string, error) {
+// writes them: "*", or the names among the known KubeFedClusters and named
+// (those the object's placement lists, which may join later).
+func (c *ClusterAccess) grantOf(ctx context.Context, u user.Info, named []string) (string, error) {
 	all, err := c.mayPropagate(ctx, u, "")
 	if err != nil || all {
 		return "*", err
@@ -127,13 +193,9 @@ func (c *ClusterAccess) grantOf(ctx context.Context, u user.Info, obj *unstructu
 	if err != nil {
 		return "", err
 	}
-	var candidates []string
+	candidates := slices.Clone(named)
 	for _, cluster := range known {
 		candidates = append(candidates, cluster.Name)
-	}
-	if p, err := placement.Of(obj); err == nil {
-		named, _ := p.Targets()
-		candidates = append(candidates, named...)
 	}
 	slices.Sort(candidates)
 	var granted []string
@@ -149,19 +211,19 @@ func (c *ClusterAccess) grantOf(ctx context.Context, u user.Info, obj *unstructu
 	return strings.Join(granted, ","), nil
 }
 
-// setAnnotation sets AuthorClustersAnnotation to value, or removes it when value is nil.
-func setAnnotation(obj *unstructured.Unstructured, value *string) {
+// setAnnotation sets annotation key to value, or removes it when value is nil.
+func setAnnotation(obj metav1.Object, key string, value *string) {
 	annotations := obj.GetAnnotations()
 	if value == nil {
-		if _, found := annotations[typesv1beta1.AuthorClustersAnnotation]; !found {
+		if _, found := annotations[key]; !found {
 			return
 		}
-		delete(annotations, typesv1beta1.AuthorClustersAnnotation)
+		delete(annotations, key)
 	} else {
 		if annotations == nil {
 			annotations = map[string]string{}
 		}
-		annotations[typesv1beta1.AuthorClustersAnnotation] = *value
+		annotations[key] = *value
 	}
 	obj.SetAnnotations(annotations)
 }
