@@ -77,6 +77,13 @@ type ClusterRegistrationStatus struct {
 	// AgentVersion is the version of the fedhub-agent that renewed the lease last.
 	// +optional
 	AgentVersion string `json:"agentVersion,omitempty"`
+	// RoomGrewTime is when the member's nodes last gained room for pods: a
+	// node added, made Ready or schedulable, relieved of a NoSchedule or
+	// NoExecute taint, or given more allocatable pods, CPU or memory, as the
+	// agent's node watch saw it. fedhub drops the cluster's capacity
+	// estimates made before it (docs/scheduling.md).
+	// +optional
+	RoomGrewTime *metav1.Time `json:"roomGrewTime,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -224,6 +231,31 @@ type WorkStatus struct {
 	// LastDriftCorrection says when and what the agent last restored.
 	// +optional
 	LastDriftCorrection *DriftCorrection `json:"lastDriftCorrection,omitempty"`
+	// Unschedulable is, for a Deployment or ReplicaSet Work with reportStatus
+	// whose member object is short of ready replicas, what its pods say about
+	// the member's room; fedhub estimates the cluster's capacity from it
+	// (docs/scheduling.md). Absent otherwise.
+	// +optional
+	Unschedulable *UnschedulablePods `json:"unschedulable,omitempty"`
+}
+
+// UnschedulablePods is what the agent reports of the pods of a member
+// workload that is short of ready replicas.
+type UnschedulablePods struct {
+	// Pods counts the workload's pods that exist and have not finished.
+	Pods int64 `json:"pods"`
+	// Replicas counts those of them that the member's scheduler cannot place
+	// (condition PodScheduled False, reason Unschedulable).
+	Replicas int64 `json:"replicas"`
+	// Since is the time since which every one of them has been unschedulable:
+	// the latest of their transitions to Unschedulable, or, when later, the
+	// last time the member's nodes gained room (the scheduler tries them
+	// again then). Zero when Replicas is zero.
+	// +optional
+	Since metav1.Time `json:"since,omitempty"`
+	// Message is the member scheduler's message on one of them.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // DriftCorrection is one restoration of a member object.

@@ -48,6 +48,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &agentv1alpha1.ClusterRegistrationStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DriftCorrection"):
 		return &agentv1alpha1.DriftCorrectionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("UnschedulablePods"):
+		return &agentv1alpha1.UnschedulablePodsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Work"):
 		return &agentv1alpha1.WorkApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("WorkResource"):

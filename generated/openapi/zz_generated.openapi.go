@@ -50,6 +50,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ClusterRegistrationSpec{}.OpenAPIModelName():                     schema_fedhub_apis_agent_v1alpha1_ClusterRegistrationSpec(ref),
 		v1alpha1.ClusterRegistrationStatus{}.OpenAPIModelName():                   schema_fedhub_apis_agent_v1alpha1_ClusterRegistrationStatus(ref),
 		v1alpha1.DriftCorrection{}.OpenAPIModelName():                             schema_fedhub_apis_agent_v1alpha1_DriftCorrection(ref),
+		v1alpha1.UnschedulablePods{}.OpenAPIModelName():                           schema_fedhub_apis_agent_v1alpha1_UnschedulablePods(ref),
 		v1alpha1.Work{}.OpenAPIModelName():                                        schema_fedhub_apis_agent_v1alpha1_Work(ref),
 		v1alpha1.WorkList{}.OpenAPIModelName():                                    schema_fedhub_apis_agent_v1alpha1_WorkList(ref),
 		v1alpha1.WorkResource{}.OpenAPIModelName():                                schema_fedhub_apis_agent_v1alpha1_WorkResource(ref),
@@ -831,11 +832,17 @@ func schema_fedhub_apis_agent_v1alpha1_ClusterRegistrationStatus(ref common.Refe
 							Format:      "",
 						},
 					},
+					"roomGrewTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RoomGrewTime is when the member's nodes last gained room for pods: a node added, made Ready or schedulable, relieved of a NoSchedule or NoExecute taint, or given more allocatable pods, CPU or memory, as the agent's node watch saw it. fedhub drops the cluster's capacity estimates made before it (docs/scheduling.md).",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			metav1.MicroTime{}.OpenAPIModelName()},
+			metav1.MicroTime{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -862,6 +869,51 @@ func schema_fedhub_apis_agent_v1alpha1_DriftCorrection(ref common.ReferenceCallb
 					},
 				},
 				Required: []string{"time", "message"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_agent_v1alpha1_UnschedulablePods(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "UnschedulablePods is what the agent reports of the pods of a member workload that is short of ready replicas.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"pods": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pods counts the workload's pods that exist and have not finished.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"replicas": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Replicas counts those of them that the member's scheduler cannot place (condition PodScheduled False, reason Unschedulable).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"since": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Since is the time since which every one of them has been unschedulable: the latest of their transitions to Unschedulable, or, when later, the last time the member's nodes gained room (the scheduler tries them again then). Zero when Replicas is zero.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message is the member scheduler's message on one of them.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"pods", "replicas"},
 			},
 		},
 		Dependencies: []string{
@@ -1196,11 +1248,17 @@ func schema_fedhub_apis_agent_v1alpha1_WorkStatus(ref common.ReferenceCallback) 
 							Ref:         ref(v1alpha1.DriftCorrection{}.OpenAPIModelName()),
 						},
 					},
+					"unschedulable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Unschedulable is, for a Deployment or ReplicaSet Work with reportStatus whose member object is short of ready replicas, what its pods say about the member's room; fedhub estimates the cluster's capacity from it (docs/scheduling.md). Absent otherwise.",
+							Ref:         ref(v1alpha1.UnschedulablePods{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.DriftCorrection{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
+			v1alpha1.DriftCorrection{}.OpenAPIModelName(), v1alpha1.UnschedulablePods{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 

@@ -62,6 +62,11 @@ func (in DriftCorrection) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in UnschedulablePods) OpenAPIModelName() string {
+	return "io.fedhub.agent.v1alpha1.UnschedulablePods"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Work) OpenAPIModelName() string {
 	return "io.fedhub.agent.v1alpha1.Work"
 }

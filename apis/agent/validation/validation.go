@@ -165,6 +165,29 @@ func validateWorkStatus(status *agent.WorkStatus, fldPath *field.Path) field.Err
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("member"), field.OmitValueType{}, "must be a JSON object: "+err.Error()))
 		}
 	}
+	if u := status.Unschedulable; u != nil {
+		allErrs = append(allErrs, validateUnschedulablePods(u, fldPath.Child("unschedulable"))...)
+	}
+	return allErrs
+}
+
+// maxSchedulerMessage bounds the scheduler's message an agent reports: it is
+// copied into a ReplicaSchedulingPreference's status.
+const maxSchedulerMessage = 1024
+
+func validateUnschedulablePods(u *agent.UnschedulablePods, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if u.Pods < 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("pods"), u.Pods, apivalidation.IsNegativeErrorMsg))
+	}
+	if u.Replicas < 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("replicas"), u.Replicas, apivalidation.IsNegativeErrorMsg))
+	} else if u.Replicas > u.Pods {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("replicas"), u.Replicas, "must not exceed pods"))
+	}
+	if len(u.Message) > maxSchedulerMessage {
+		allErrs = append(allErrs, field.TooLong(fldPath.Child("message"), "", maxSchedulerMessage))
+	}
 	return allErrs
 }
 

@@ -210,4 +210,25 @@ func TestValidateWorkUpdate(t *testing.T) {
 		{"status.driftCorrections", field.ErrorTypeInvalid, "greater than or equal to 0"},
 		{"status.member", field.ErrorTypeInvalid, "got a string"},
 	})
+
+	short := validWork()
+	short.Status.Unschedulable = &agent.UnschedulablePods{Pods: 4, Replicas: 2, Since: metav1.Now(), Message: "0/3 nodes are available"}
+	assertErrors(t, "unschedulable pods", ValidateWorkStatusUpdate(short, old), nil)
+	for _, tc := range []struct {
+		name   string
+		report agent.UnschedulablePods
+		want   []wantError
+	}{
+		{"negative", agent.UnschedulablePods{Pods: -1, Replicas: -2},
+			[]wantError{{"status.unschedulable.pods", field.ErrorTypeInvalid, "greater than or equal to 0"},
+				{"status.unschedulable.replicas", field.ErrorTypeInvalid, "greater than or equal to 0"}}},
+		{"more unschedulable than pods", agent.UnschedulablePods{Pods: 1, Replicas: 2},
+			[]wantError{{"status.unschedulable.replicas", field.ErrorTypeInvalid, "must not exceed pods"}}},
+		{"long message", agent.UnschedulablePods{Pods: 1, Replicas: 1, Message: strings.Repeat("x", 1025)},
+			[]wantError{{"status.unschedulable.message", field.ErrorTypeTooLong, "1024"}}},
+	} {
+		hostile := validWork()
+		hostile.Status.Unschedulable = &tc.report
+		assertErrors(t, tc.name, ValidateWorkStatusUpdate(hostile, old), tc.want)
+	}
 }

@@ -40,6 +40,12 @@ type ClusterRegistrationStatusApplyConfiguration struct {
 	Region *string `json:"region,omitempty"`
 	// AgentVersion is the version of the fedhub-agent that renewed the lease last.
 	AgentVersion *string `json:"agentVersion,omitempty"`
+	// RoomGrewTime is when the member's nodes last gained room for pods: a
+	// node added, made Ready or schedulable, relieved of a NoSchedule or
+	// NoExecute taint, or given more allocatable pods, CPU or memory, as the
+	// agent's node watch saw it. fedhub drops the cluster's capacity
+	// estimates made before it (docs/scheduling.md).
+	RoomGrewTime *v1.Time `json:"roomGrewTime,omitempty"`
 }
 
 // ClusterRegistrationStatusApplyConfiguration constructs a declarative configuration of the ClusterRegistrationStatus type for use with
@@ -95,5 +101,13 @@ func (b *ClusterRegistrationStatusApplyConfiguration) WithRegion(value string) *
 // If called multiple times, the AgentVersion field is set to the value of the last call.
 func (b *ClusterRegistrationStatusApplyConfiguration) WithAgentVersion(value string) *ClusterRegistrationStatusApplyConfiguration {
 	b.AgentVersion = &value
+	return b
+}
+
+// WithRoomGrewTime sets the RoomGrewTime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RoomGrewTime field is set to the value of the last call.
+func (b *ClusterRegistrationStatusApplyConfiguration) WithRoomGrewTime(value v1.Time) *ClusterRegistrationStatusApplyConfiguration {
+	b.RoomGrewTime = &value
 	return b
 }

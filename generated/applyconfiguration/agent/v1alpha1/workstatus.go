@@ -44,6 +44,11 @@ type WorkStatusApplyConfiguration struct {
 	DriftCorrections *int64 `json:"driftCorrections,omitempty"`
 	// LastDriftCorrection says when and what the agent last restored.
 	LastDriftCorrection *DriftCorrectionApplyConfiguration `json:"lastDriftCorrection,omitempty"`
+	// Unschedulable is, for a Deployment or ReplicaSet Work with reportStatus
+	// whose member object is short of ready replicas, what its pods say about
+	// the member's room; fedhub estimates the cluster's capacity from it
+	// (docs/scheduling.md). Absent otherwise.
+	Unschedulable *UnschedulablePodsApplyConfiguration `json:"unschedulable,omitempty"`
 }
 
 // WorkStatusApplyConfiguration constructs a declarative configuration of the WorkStatus type for use with
@@ -97,5 +102,13 @@ func (b *WorkStatusApplyConfiguration) WithDriftCorrections(value int64) *WorkSt
 // If called multiple times, the LastDriftCorrection field is set to the value of the last call.
 func (b *WorkStatusApplyConfiguration) WithLastDriftCorrection(value *DriftCorrectionApplyConfiguration) *WorkStatusApplyConfiguration {
 	b.LastDriftCorrection = value
+	return b
+}
+
+// WithUnschedulable sets the Unschedulable field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Unschedulable field is set to the value of the last call.
+func (b *WorkStatusApplyConfiguration) WithUnschedulable(value *UnschedulablePodsApplyConfiguration) *WorkStatusApplyConfiguration {
+	b.Unschedulable = value
 	return b
 }
