@@ -29,6 +29,7 @@ import (
 
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -105,6 +106,15 @@ func Run(ctx context.Context, o *Options) error {
 	registration := newRegistrationWatch(hub, o.FederationNamespace, o.ClusterName)
 	go registration.informer.Run(ctx.Done())
 
+	// The capacity estimate's eyes in the member (docs/scheduling.md): the
+	// node watch runs from the start, as room that grows after replicas
+	// moved away is what brings them back.
+	memberClient, err := kubernetes.NewForConfig(memberConfig)
+	if err != nil {
+		return err
+	}
+	pods := work.NewMemberPods(ctx, memberClient, func() { logger.V(2).Info("The member's nodes gained room") })
+
 	leaseEnded := make(chan error, 1)
 	l := &lease{
 		cluster: o.ClusterName, duration: o.LeaseDuration,
@@ -112,6 +122,7 @@ func Run(ctx context.Context, o *Options) error {
 		lister:        registration.lister,
 		member:        clusterInfo{discovery: memberDiscovery, metadata: memberMetadata, rest: memberDiscovery.RESTClient()},
 		now:           time.Now,
+		roomGrewAt:    pods.RoomGrewAt,
 	}
 	go func() { leaseEnded <- l.run(ctx) }()
 
@@ -126,6 +137,7 @@ func Run(ctx context.Context, o *Options) error {
 	workCtx, stopWorks := context.WithCancel(ctx)
 	defer stopWorks()
 	works := work.NewController(workCtx, o.ClusterName, o.FederationNamespace, hub, memberDynamic)
+	works.ReportPods(pods)
 	worksDone := make(chan struct{})
 	go func() {
 		defer close(worksDone)

@@ -208,6 +208,41 @@ func TestLeaseRenew(t *testing.T) {
 	}
 }
 
+// TestLeaseReportsRoomGrew: the lease carries when the member's nodes last
+// gained room, for fedhub's capacity estimate, and keeps the reported time
+// while the agent's node watch has seen none (after a restart).
+func TestLeaseReportsRoomGrew(t *testing.T) {
+	hub := fake.NewSimpleClientset(registration())
+	clock := now
+	l := newTestLease(hub, &fakeMemberInfo{version: "v1.37.2"}, &clock)
+	var grew time.Time
+	l.roomGrewAt = func() time.Time { return grew }
+	ctx := context.Background()
+	if err := l.renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status := stored(t, hub); status.RoomGrewTime != nil {
+		t.Errorf("roomGrewTime %v before the nodes gained room, want none", status.RoomGrewTime)
+	}
+	grew = now.Add(5 * time.Second)
+	clock = now.Add(10 * time.Second)
+	if err := l.renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status := stored(t, hub); status.RoomGrewTime == nil || !status.RoomGrewTime.Time.Equal(grew) {
+		t.Errorf("roomGrewTime %v, want %v", status.RoomGrewTime, grew)
+	}
+	restarted := newTestLease(hub, &fakeMemberInfo{version: "v1.37.2"}, &clock)
+	restarted.roomGrewAt = func() time.Time { return time.Time{} }
+	clock = now.Add(20 * time.Second)
+	if err := restarted.renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status := stored(t, hub); status.RoomGrewTime == nil || !status.RoomGrewTime.Time.Equal(grew) {
+		t.Errorf("after a restart roomGrewTime %v, want %v kept", status.RoomGrewTime, grew)
+	}
+}
+
 // TestLeaseLapsesWhileTheMemberIsDown: while the member's API server does
 // not answer /healthz the lease is not renewed (so fedhub reports the
 // cluster Offline, as for a push member that does not answer); it is

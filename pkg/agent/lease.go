@@ -69,6 +69,9 @@ type lease struct {
 	lister        agentlisters.ClusterRegistrationNamespaceLister
 	member        MemberInfo
 	now           func() time.Time
+	// roomGrewAt is when the member's nodes last gained room, reported for
+	// fedhub's capacity estimate; zero, or a nil func, reports nothing new.
+	roomGrewAt func() time.Time
 
 	// info is what was last read of the member, and when.
 	info     memberInfo
@@ -165,6 +168,11 @@ func (l *lease) status(current agentv1alpha1.ClusterRegistrationStatus) agentv1a
 	status.AgentVersion = agentVersion()
 	if l.info.version != "" {
 		status.KubernetesVersion = l.info.version
+	}
+	if l.roomGrewAt != nil {
+		if grew := l.roomGrewAt(); !grew.IsZero() {
+			status.RoomGrewTime = &metav1.Time{Time: grew}
+		}
 	}
 	if t := l.info.topology; t != nil {
 		status.Zones = t.zones

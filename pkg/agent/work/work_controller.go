@@ -116,6 +116,13 @@ func NewController(ctx context.Context, cluster, namespace string, hub versioned
 	return c
 }
 
+// ReportPods has the controller report, in the Works of Deployments and
+// ReplicaSets short of ready replicas, what their pods say about the
+// member's room, read with pods. Call it before Run.
+func (c *Controller) ReportPods(pods Pods) {
+	c.reconciler.Pods = pods
+}
+
 // Run runs the informers and workers until ctx ends, and returns once every
 // worker has finished.
 func (c *Controller) Run(ctx context.Context, workers int) {

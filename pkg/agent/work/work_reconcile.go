@@ -90,6 +90,9 @@ type Reconciler struct {
 	Member Member
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Pods reads what the capacity estimate needs of the member; nil
+	// reports nothing for it.
+	Pods Pods
 }
 
 // Reconcile brings the member object of w in line with it, or removes it when
@@ -120,7 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, w *agentv1alpha1.Work) Outco
 		if err != nil {
 			return fail(ActionFail, status, ResultCreationFailed, err.Error(), true)
 		}
-		return succeed(ActionCreate, status, applied, w.Spec.ReportStatus)
+		return r.succeed(ctx, w, ref, ActionCreate, status, applied)
 	}
 	if !managed(live) {
 		switch {
@@ -135,7 +138,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, w *agentv1alpha1.Work) Outco
 	retained := desired.DeepCopy()
 	propagation.Retain(retained, live, w.Spec.RetainReplicas)
 	if managed(live) && !propagation.Differs(retained, live) {
-		return succeed(ActionNone, status, live, w.Spec.ReportStatus)
+		return r.succeed(ctx, w, ref, ActionNone, status, live)
 	}
 	action := ActionUpdate
 	switch {
@@ -157,7 +160,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, w *agentv1alpha1.Work) Outco
 			Message: fmt.Sprintf("%s %s was changed in cluster %s; restored", desired.GetKind(), nsName(ref), r.Cluster),
 		}
 	}
-	return succeed(action, status, applied, w.Spec.ReportStatus)
+	return r.succeed(ctx, w, ref, action, status, applied)
 }
 
 // remove deletes or orphans the member object of a Work being deleted.
@@ -246,15 +249,22 @@ func waitForRemoval(status agentv1alpha1.WorkStatus, live *unstructured.Unstruct
 func fail(action Action, status agentv1alpha1.WorkStatus, result, message string, retry bool) Outcome {
 	status.Result, status.Message = result, message
 	if action == ActionRefuse || action == ActionNotOwned {
-		status.Member = nil
+		status.Member, status.Unschedulable = nil, nil
 	}
 	return Outcome{Action: action, Status: status, Retry: retry}
 }
 
-func succeed(action Action, status agentv1alpha1.WorkStatus, member *unstructured.Unstructured, reportStatus bool) Outcome {
+func (r *Reconciler) succeed(ctx context.Context, w *agentv1alpha1.Work, ref Ref, action Action, status agentv1alpha1.WorkStatus,
+	member *unstructured.Unstructured) Outcome {
 	status.Result, status.Message = "", ""
-	status.Member = excerpt(member, reportStatus)
-	return Outcome{Action: action, Status: status}
+	status.Member = excerpt(member, w.Spec.ReportStatus)
+	out := Outcome{Action: action}
+	var poll bool
+	if status.Unschedulable, poll = r.unschedulable(ctx, w, ref, member); poll {
+		out.After = unschedulablePoll
+	}
+	out.Status = status
+	return out
 }
 
 // applyBody is what the agent applies: the manifest with the fields retained

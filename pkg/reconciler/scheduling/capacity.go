@@ -79,22 +79,17 @@ func countPods(pods []corev1.Pod, now, roomGrew time.Time, threshold time.Durati
 		}
 	}
 	for i := range pods {
-		pod := &pods[i]
-		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		live, placement, since, message := classifyPod(&pods[i], roomGrew)
+		if !live {
 			continue
 		}
 		counts.pods++
-		if pod.Spec.NodeName != "" {
-			continue // bound: the cluster found it room
-		}
-		scheduled := podScheduled(pod)
-		if scheduled == nil || scheduled.Status != corev1.ConditionFalse || scheduled.Reason != corev1.PodReasonUnschedulable {
+		switch {
+		case placement == podBound:
+			continue // the cluster found it room
+		case placement == podWaiting:
 			wait(now.Add(threshold)) // the scheduler has not given up on it (yet)
 			continue
-		}
-		since := scheduled.LastTransitionTime.Time
-		if roomGrew.After(since) {
-			since = roomGrew
 		}
 		if due := since.Add(threshold); due.After(now) {
 			wait(due)
@@ -102,10 +97,83 @@ func countPods(pods []corev1.Pod, now, roomGrew time.Time, threshold time.Durati
 		}
 		counts.unschedulable++
 		if counts.message == "" {
-			counts.message = scheduled.Message
+			counts.message = message
 		}
 	}
 	return counts
+}
+
+// podPlacement is how far the member's scheduler got with a pod.
+type podPlacement int
+
+const (
+	podBound podPlacement = iota
+	podWaiting
+	podUnschedulable
+)
+
+// classifyPod says whether a pod exists and has not finished (live), how far
+// its scheduling got and, for an unschedulable pod, since when it counts as
+// such and the scheduler's message. The clock starts no earlier than
+// roomGrew: see countPods.
+func classifyPod(pod *corev1.Pod, roomGrew time.Time) (live bool, placement podPlacement, since time.Time, message string) {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return false, podBound, since, ""
+	}
+	if pod.Spec.NodeName != "" {
+		return true, podBound, since, ""
+	}
+	scheduled := podScheduled(pod)
+	if scheduled == nil || scheduled.Status != corev1.ConditionFalse || scheduled.Reason != corev1.PodReasonUnschedulable {
+		return true, podWaiting, since, ""
+	}
+	since = scheduled.LastTransitionTime.Time
+	if roomGrew.After(since) {
+		since = roomGrew
+	}
+	return true, podUnschedulable, since, scheduled.Message
+}
+
+// UnschedulableReport is what a member's pods of one workload say about its
+// room before any threshold applies: what a pull member's agent reports in
+// the workload's Work, for fedhub to apply the threshold as countPods does.
+type UnschedulableReport struct {
+	// Pods counts the pods that exist and have not finished.
+	Pods int64
+	// Unschedulable counts those the member's scheduler cannot place.
+	Unschedulable int64
+	// Since is the latest time one of them became unschedulable (no
+	// earlier than roomGrew): all of them have been unschedulable since.
+	Since time.Time
+	// Message is the scheduler's message on one of them, the same one
+	// whatever order the pods are listed in.
+	Message string
+}
+
+// ReportUnschedulable is the report of a workload's pods, counted by the
+// rules of countPods. Since is the latest transition rather than the
+// oldest so that fedhub, applying its threshold to Since, counts no pod that
+// countPods would not count yet.
+func ReportUnschedulable(pods []corev1.Pod, roomGrew time.Time) UnschedulableReport {
+	var report UnschedulableReport
+	for i := range pods {
+		live, placement, since, message := classifyPod(&pods[i], roomGrew)
+		if !live {
+			continue
+		}
+		report.Pods++
+		if placement != podUnschedulable {
+			continue
+		}
+		report.Unschedulable++
+		if since.After(report.Since) {
+			report.Since = since
+		}
+		if report.Message == "" || (message != "" && message < report.Message) {
+			report.Message = message
+		}
+	}
+	return report
 }
 
 // podScheduled is the pod's PodScheduled condition, nil when it has none.

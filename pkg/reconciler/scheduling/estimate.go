@@ -35,7 +35,7 @@ import (
 // estimate it had.
 func (c *Controller) estimate(ctx context.Context, rsp *schedulingv1alpha1.ReplicaSchedulingPreference, workload *unstructured.Unstructured,
 	clusters []*corev1beta1.KubeFedCluster, candidates []string, asked map[string]int64) ([]schedulingv1alpha1.ClusterCapacity, time.Time) {
-	if c.members == nil {
+	if c.members == nil && c.pull == nil {
 		return nil, time.Time{}
 	}
 	logger := klog.FromContext(ctx)
@@ -45,19 +45,40 @@ func (c *Controller) estimate(ctx context.Context, rsp *schedulingv1alpha1.Repli
 	for _, cluster := range clusters {
 		byName[cluster.Name], exists[cluster.Name] = cluster, true
 	}
-	c.members.forget(exists)
+	if c.members != nil {
+		c.members.forget(exists)
+	}
 	ready := workloadReady(workload)
 	observed := map[string]podCounts{}
 	roomGrew := map[string]time.Time{}
 	var recheck time.Time
 	for _, name := range candidates {
+		if cluster := byName[name]; cluster != nil && cluster.IsPull() {
+			if c.pull == nil {
+				continue // no host, so no agents either
+			}
+			roomGrew[name] = c.pull.roomGrewAt(name)
+			if ready || asked[name] == 0 {
+				continue
+			}
+			recheck = earliest(recheck, now.Add(c.tuning.UnschedulableThreshold))
+			if counts, ok := c.pull.observe(name, rsp.Spec.TargetKind, workload.GetNamespace(), workload.GetName(),
+				now, roomGrew[name], c.tuning.UnschedulableThreshold); ok {
+				observed[name] = counts
+				recheck = earliest(recheck, counts.recheck)
+			}
+			continue
+		}
+		if c.members == nil {
+			continue
+		}
 		state, err := c.members.client(byName[name])
 		if err != nil {
 			logger.V(4).Info("No client for the capacity estimate", "cluster", name, "err", err)
 			continue
 		}
 		if state == nil {
-			continue // a pull member: fedhub cannot read it
+			continue
 		}
 		roomGrew[name] = c.members.roomGrewAt(name)
 		if ready || asked[name] == 0 {
@@ -79,8 +100,10 @@ func (c *Controller) estimate(ctx context.Context, rsp *schedulingv1alpha1.Repli
 		}
 	}
 	estimates, expires := nextEstimates(rsp.Status.EstimatedCapacity, observed, candidates, roomGrew, now, c.tuning.EstimateTTL)
-	for _, e := range estimates {
-		c.members.watchNodes(e.Name)
+	if c.members != nil {
+		for _, e := range estimates {
+			c.members.watchNodes(e.Name) // a pull member's agent watches its own
+		}
 	}
 	return estimates, earliest(recheck, expires)
 }

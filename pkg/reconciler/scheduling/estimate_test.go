@@ -25,20 +25,15 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
-	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	"github.com/fedhub/fedhub/pkg/member"
-	"github.com/fedhub/fedhub/test/objects"
 )
 
 // memberWithPods is a member's Deployment web asking for replicas, with
@@ -65,35 +60,8 @@ func memberWithPods(replicas, ready int32, states ...string) *kubefake.Clientset
 // rest to member-2, and the status says so; member-2's pods are never
 // read, its Deployment being ready.
 func TestSyncMovesReplicasForCapacity(t *testing.T) {
-	rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{TargetKind: "FederatedDeployment", TotalReplicas: 6,
-			Clusters: map[string]schedulingv1alpha1.ClusterPreferences{"member-1": {Weight: 2}, "member-2": {Weight: 1}}}}
-	workload := objects.FromYAML(t, `
-apiVersion: types.kubefed.io/v1beta1
-kind: FederatedDeployment
-metadata: {name: web, namespace: shop, generation: 2}
-spec:
-  template: {spec: {replicas: 1}}
-  placement: {clusters: [{name: member-1}, {name: member-2}]}
-  overrides:
-  - {clusterName: member-1, clusterOverrides: [{op: add, path: /spec/replicas, value: 4}]}
-  - {clusterName: member-2, clusterOverrides: [{op: add, path: /spec/replicas, value: 2}]}
-status:
-  conditions: [{type: Ready, status: "False", reason: ReplicasNotReady}]`)
+	fx, fedhub, clusters := newCapacityFixture(t)
 	resource := targetKinds["FederatedDeployment"]
-	fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{resource: "FederatedDeploymentList"}, workload.DeepCopy())
-	var clusters []*corev1beta1.KubeFedCluster
-	for _, name := range []string{"member-1", "member-2"} {
-		clusters = append(clusters, &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Namespace: fixtureNamespace, Name: name},
-			Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}})
-	}
-	fx := newSchedulingFixture(t, fedhub, []*schedulingv1alpha1.ReplicaSchedulingPreference{rsp}, clusters)
-	workloads := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	if err := workloads.Add(workload); err != nil {
-		t.Fatal(err)
-	}
-	fx.serve("FederatedDeployment", workloads)
 
 	member1 := memberWithPods(4, 2, "bound", "bound", "unschedulable", "unschedulable")
 	member2 := memberWithPods(2, 2, "bound", "bound")

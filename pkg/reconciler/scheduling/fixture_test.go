@@ -17,6 +17,7 @@ limitations under the License.
 package scheduling
 
 import (
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +34,7 @@ import (
 	schedulingv1alpha1 "github.com/fedhub/fedhub/apis/scheduling/v1alpha1"
 	fedfake "github.com/fedhub/fedhub/generated/clientset/versioned/fake"
 	fedinformers "github.com/fedhub/fedhub/generated/informers/externalversions"
+	"github.com/fedhub/fedhub/test/objects"
 )
 
 // fixtureNamespace is the federation namespace of the fixture's clusters.
@@ -102,4 +104,46 @@ func newServedFixture(t testing.TB, rsp *schedulingv1alpha1.ReplicaSchedulingPre
 	}
 	fx.serve("FederatedDeployment", workloads)
 	return fx
+}
+
+// newCapacityFixture is the fixture of capacity tests: a preference for 6
+// replicas of the FederatedDeployment shop/web weighted 2:1 over member-1
+// and member-2, the workload asking for 4:2 and not ready, both clusters
+// ready; pull lists the members joined in pull mode.
+func newCapacityFixture(t testing.TB, pull ...string) (*schedulingFixture, *dynamicfake.FakeDynamicClient, []*corev1beta1.KubeFedCluster) {
+	t.Helper()
+	rsp := &schedulingv1alpha1.ReplicaSchedulingPreference{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: schedulingv1alpha1.ReplicaSchedulingPreferenceSpec{TargetKind: "FederatedDeployment", TotalReplicas: 6,
+			Clusters: map[string]schedulingv1alpha1.ClusterPreferences{"member-1": {Weight: 2}, "member-2": {Weight: 1}}}}
+	workload := objects.FromYAML(t, `
+apiVersion: types.kubefed.io/v1beta1
+kind: FederatedDeployment
+metadata: {name: web, namespace: shop, generation: 2}
+spec:
+  template: {spec: {replicas: 1}}
+  placement: {clusters: [{name: member-1}, {name: member-2}]}
+  overrides:
+  - {clusterName: member-1, clusterOverrides: [{op: add, path: /spec/replicas, value: 4}]}
+  - {clusterName: member-2, clusterOverrides: [{op: add, path: /spec/replicas, value: 2}]}
+status:
+  conditions: [{type: Ready, status: "False", reason: ReplicasNotReady}]`)
+	resource := targetKinds["FederatedDeployment"]
+	fedhub := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{resource: "FederatedDeploymentList"}, workload.DeepCopy())
+	var clusters []*corev1beta1.KubeFedCluster
+	for _, name := range []string{"member-1", "member-2"} {
+		cluster := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Namespace: fixtureNamespace, Name: name},
+			Status: corev1beta1.KubeFedClusterStatus{Conditions: []corev1beta1.ClusterCondition{{Type: corev1beta1.ClusterReady, Status: corev1.ConditionTrue}}}}
+		if slices.Contains(pull, name) {
+			cluster.Spec.Mode = corev1beta1.ClusterModePull
+		}
+		clusters = append(clusters, cluster)
+	}
+	fx := newSchedulingFixture(t, fedhub, []*schedulingv1alpha1.ReplicaSchedulingPreference{rsp}, clusters)
+	workloads := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	if err := workloads.Add(workload); err != nil {
+		t.Fatal(err)
+	}
+	fx.serve("FederatedDeployment", workloads)
+	return fx, fedhub, clusters
 }

@@ -19,11 +19,15 @@ package scheduling
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 
@@ -38,8 +42,8 @@ const memberRequestTimeout = 10 * time.Second
 // Members reads what the capacity estimate needs from push members: the
 // member's copy of a workload and its pods, read when the workload is not
 // rolled out, and, for clusters with an estimate, whether their nodes gained
-// room. fedhub holds no credentials for pull members; their capacity is not
-// estimated.
+// room. fedhub holds no credentials for pull members: their agents report
+// the same (pullReports).
 type Members struct {
 	secrets corelisters.SecretLister
 
@@ -181,6 +185,39 @@ func replicasOrOne(replicas *int32) int32 {
 	return *replicas
 }
 
+// ShortWorkload reads a member's Deployment or ReplicaSet as an agent holds
+// it: whether it is short of ready replicas, which is when its pods are
+// counted, and the selector of its pods. ok is false when obj has no
+// usable selector, which the member's API refuses, so only a malformed
+// object lacks one.
+func ShortWorkload(obj *unstructured.Unstructured) (selector labels.Selector, short, ok bool) {
+	var w memberWorkload
+	var spec struct {
+		Selector *metav1.LabelSelector `json:"selector"`
+		Replicas *int32                `json:"replicas"`
+	}
+	rawSpec, found, err := unstructured.NestedMap(obj.Object, "spec")
+	if !found || err != nil || runtime.DefaultUnstructuredConverter.FromUnstructured(rawSpec, &spec) != nil {
+		return nil, false, false
+	}
+	if spec.Selector == nil {
+		return nil, false, false // LabelSelectorAsSelector would make it select nothing, not Empty
+	}
+	w.selector, w.replicas = spec.Selector, replicasOrOne(spec.Replicas)
+	ready, found, err := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
+	if found && err == nil && ready >= 0 && ready <= math.MaxInt32 {
+		w.readyReplicas = int32(ready)
+	}
+	selector, err = metav1.LabelSelectorAsSelector(w.selector)
+	if err != nil || selector.Empty() {
+		return nil, false, false
+	}
+	return selector, w.short(), true
+}
+
+// short says whether the workload lacks ready replicas.
+func (w memberWorkload) short() bool { return w.readyReplicas < w.replicas }
+
 // observe counts the pods of the member's copy of a workload, when it has
 // not rolled out: a member whose workload is ready has room for it, and its
 // pods are not read at all. observed is false when there is nothing to count.
@@ -189,7 +226,7 @@ func (m *Members) observe(ctx context.Context, state *memberState, cluster, kind
 	ctx, cancel := context.WithTimeout(ctx, memberRequestTimeout)
 	defer cancel()
 	w, found, err := readWorkload(ctx, state.client, kind, namespace, name)
-	if err != nil || !found || w.readyReplicas >= w.replicas {
+	if err != nil || !found || !w.short() {
 		return counts, false, err
 	}
 	selector, err := metav1.LabelSelectorAsSelector(w.selector)

@@ -151,3 +151,11 @@ func blockingTaints(node *corev1.Node) int {
 	}
 	return n
 }
+
+// WatchNodeRoom follows a member's nodes until ctx ends, as fedhub does for
+// a push member with an estimate, and returns when they last gained room
+// (zero until they do); grew is called each time. A pull member's agent
+// runs one and reports it in its ClusterRegistration.
+func WatchNodeRoom(ctx context.Context, client kubernetes.Interface, grew func()) (grewAt func() time.Time) {
+	return startNodeWatch(ctx, client, grew).grewAt
+}

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,8 +42,10 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	typesv1beta1 "github.com/fedhub/fedhub/apis/types/v1beta1"
 	schedulingclient "github.com/fedhub/fedhub/generated/clientset/versioned/typed/scheduling/v1alpha1"
+	agentinformers "github.com/fedhub/fedhub/generated/informers/externalversions/agent/v1alpha1"
 	coreinformers "github.com/fedhub/fedhub/generated/informers/externalversions/core/v1beta1"
 	schedulinginformers "github.com/fedhub/fedhub/generated/informers/externalversions/scheduling/v1alpha1"
 	corelisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
@@ -81,7 +84,10 @@ type Controller struct {
 	// members reads the members for the capacity estimate; nil estimates
 	// nothing and plans as if every cluster had room.
 	members *Members
-	tuning  CapacityTuning
+	// pull reads what pull members' agents report for the estimate; nil
+	// estimates no pull member.
+	pull   *pullReports
+	tuning CapacityTuning
 	// now is the clock of the estimates, replaced in tests.
 	now func() time.Time
 }
@@ -151,6 +157,44 @@ func NewController(namespace string, preferences schedulinginformers.ReplicaSche
 func (c *Controller) EstimateCapacity(secrets coreinformersv1.SecretInformer, tuning CapacityTuning) {
 	c.members, c.tuning = NewMembers(secrets.Lister()), tuning
 	c.synced = append(c.synced, secrets.Informer().HasSynced)
+}
+
+// EstimatePullCapacity has the controller estimate each pull member's
+// capacity too, from what its agent reports in the workload's Work and in
+// the cluster's ClusterRegistration (both in the controller's namespace),
+// with the tuning EstimateCapacity set. Call it before Run.
+func (c *Controller) EstimatePullCapacity(works agentinformers.WorkInformer, registrations agentinformers.ClusterRegistrationInformer) error {
+	c.pull = &pullReports{
+		works:         works.Lister().Works(c.namespace),
+		registrations: registrations.Lister().ClusterRegistrations(c.namespace),
+	}
+	c.synced = append(c.synced, works.Informer().HasSynced, registrations.Informer().HasSynced)
+	// Only a changed report plans again; the agent rewrites a Work's status
+	// for many other reasons.
+	if _, err := works.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(old, obj any) {
+			before, okBefore := old.(*agentv1alpha1.Work)
+			after, okAfter := obj.(*agentv1alpha1.Work)
+			if !okBefore || !okAfter || equality.Semantic.DeepEqual(before.Status.Unschedulable, after.Status.Unschedulable) {
+				return
+			}
+			if _, target := targetKinds[after.Spec.Source.Kind]; target && after.Spec.Source.Namespace != "" {
+				c.queue.Add(after.Spec.Source.Namespace + "/" + after.Spec.Source.Name)
+			}
+		},
+	}); err != nil {
+		return err
+	}
+	_, err := registrations.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(old, obj any) {
+			before, okBefore := old.(*agentv1alpha1.ClusterRegistration)
+			after, okAfter := obj.(*agentv1alpha1.ClusterRegistration)
+			if okBefore && okAfter && !equality.Semantic.DeepEqual(before.Status.RoomGrewTime, after.Status.RoomGrewTime) {
+				c.enqueueEstimated(after.Name)
+			}
+		},
+	})
+	return err
 }
 
 func (c *Controller) enqueue(obj any) {
@@ -310,7 +354,7 @@ func (c *Controller) startWorkloadInformer(ctx context.Context, resource schema.
 		AddFunc: c.enqueue,
 		UpdateFunc: func(old, obj any) {
 			if generationOf(old) != generationOf(obj) || !sameAuthorClusters(old, obj) ||
-				(c.members != nil && readinessOf(old) != readinessOf(obj)) {
+				((c.members != nil || c.pull != nil) && readinessOf(old) != readinessOf(obj)) {
 				c.enqueue(obj)
 			}
 		},
