@@ -171,7 +171,10 @@ func (l *lease) status(current agentv1alpha1.ClusterRegistrationStatus) agentv1a
 	}
 	if l.roomGrewAt != nil {
 		if grew := l.roomGrewAt(); !grew.IsZero() {
-			status.RoomGrewTime = &metav1.Time{Time: grew}
+			// Rounded up: the API keeps seconds, and fedhub drops an estimate
+			// made before this time; rounded down, room that came back in the
+			// second the estimate was made would not drop it.
+			status.RoomGrewTime = &metav1.Time{Time: roundUpToSecond(grew)}
 		}
 	}
 	if t := l.info.topology; t != nil {
@@ -265,4 +268,12 @@ func (c clusterInfo) NodeLabels(ctx context.Context) ([]map[string]string, error
 		out = append(out, n.Labels)
 	}
 	return out, nil
+}
+
+// roundUpToSecond is t, or the next whole second when t has a fraction.
+func roundUpToSecond(t time.Time) time.Time {
+	if truncated := t.Truncate(time.Second); truncated.Before(t) {
+		return truncated.Add(time.Second)
+	}
+	return t
 }
