@@ -475,7 +475,8 @@ func TestEngineLookupFindsNothing(t *testing.T) {
 				t.Errorf("%s: lookup %s found %q", when, key, data[key])
 			}
 		}
-		if strings.Contains(strings.Join(mapValues(data), ""), "s3cr3t") {
+		// The secret's value, plain and as the API returns it (base64).
+		if all := strings.Join(mapValues(data), ""); strings.Contains(all, "s3cr3t") || strings.Contains(all, "czNjcjN0") {
 			t.Errorf("%s: a secret leaked: %v", when, data)
 		}
 	}
@@ -496,4 +497,44 @@ func mapValues(m map[string]string) []string {
 		values = append(values, v)
 	}
 	return values
+}
+
+// A failed revision is not retried with the same spec (no new failed
+// revision per resync); a changed spec upgrades it.
+func TestEngineFailedReleaseWaitsForAChange(t *testing.T) {
+	member := startMember(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	spec := webChart("1.0.0")
+	spec.Name = "fragile"
+	spec.Values = map[string]any{"key": "not a valid key!"}
+	spec.Templates["fragile.yaml"] = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: fragile
+data:
+  {{ .Values.key | quote }}: "value"
+`
+	_, charts := fetchSpecs(t, spec)
+	engine := NewEngine(EngineOptions{OperationTimeout: time.Minute})
+	desired := ReleaseSpec{Chart: charts["fragile"], ReleaseName: "fragile", Namespace: "apps"}
+	info, err := engine.Apply(ctx, member.AdminConfig, desired)
+	if err == nil || info.Revision != 1 || info.Status != "failed" {
+		t.Fatalf("install of an invalid object: %+v %v", info, err)
+	}
+	info, err = engine.Apply(ctx, member.AdminConfig, desired)
+	if err != nil || info.Revision != 1 || info.Status != "failed" {
+		t.Errorf("apply of the same failed spec: %+v %v", info, err)
+	}
+	if records := helmSecrets(t, member.Client, "apps", "fragile"); len(records) != 1 {
+		t.Errorf("release records %v, want the failed one only", records)
+	}
+	desired.Values = map[string]any{"key": "valid"}
+	info, err = engine.Apply(ctx, member.AdminConfig, desired)
+	if err != nil || info.Revision != 2 || info.Status != StatusDeployed {
+		t.Errorf("apply of a fixed spec: %+v %v", info, err)
+	}
+	if data, _ := configMapData(t, member.Client, "apps", "fragile"); data["valid"] != "value" {
+		t.Errorf("fragile %v", data)
+	}
 }

@@ -168,3 +168,31 @@ func TestOCIReference(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// Many clusters reconciling at once fetch a chart once and render it in parallel.
+func TestConcurrentFetchAndRender(t *testing.T) {
+	repository, err := framework.StartChartRepository(t, webChart("1.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetcher := NewFetcher(FetcherOptions{})
+	engine := NewEngine(EngineOptions{})
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			chart, err := fetcher.Fetch(context.Background(), ChartSource{Repository: repository.URL, Name: "web", Version: "1.0.0"})
+			if err == nil {
+				_, err = engine.Render(context.Background(), chart, "web", "apps", map[string]any{"greeting": i}, nil)
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := repository.Downloads("web-1.0.0.tgz"); n != 1 {
+		t.Errorf("archive downloaded %d times, want 1", n)
+	}
+}
