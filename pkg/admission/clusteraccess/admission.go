@@ -189,9 +189,11 @@ func helmReleasePlacement(obj runtime.Object) (typesv1beta1.Placement, bool) {
 
 // placementTargets are the clusters a typed placement may ever select, as
 // placement.Placement.Targets reads them from a federated object: the names
-// listed, or every cluster for a selector.
+// listed, or every cluster for a selector. Unlike a federated object's, an
+// empty list is no list: the typed field is stored without it, and the
+// selector sent beside it would then decide.
 func placementTargets(p typesv1beta1.Placement) (names []string, all bool) {
-	if p.Clusters != nil {
+	if len(p.Clusters) > 0 {
 		for _, c := range p.Clusters {
 			names = append(names, c.Name)
 		}

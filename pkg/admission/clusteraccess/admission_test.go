@@ -142,6 +142,12 @@ func TestValidate(t *testing.T) {
 		{name: "helm release's explicit list wins over its selector", granted: []string{"member-1"}, resource: helmReleasesResource,
 			object: helmRelease(&metav1.LabelSelector{}, "member-1")},
 		{name: "helm release without placement targets nothing", resource: helmReleasesResource, object: helmRelease(nil)},
+		{name: "helm release's empty list leaves its selector to decide, as stored", granted: []string{"member-1"}, resource: helmReleasesResource,
+			object: func() runtime.Object {
+				release := helmRelease(&metav1.LabelSelector{})
+				release.Spec.Placement.Clusters = []typesv1beta1.PlacementCluster{}
+				return release
+			}(), wantDenied: []string{"every cluster"}},
 		{name: "helm release status writes are not placements", resource: helmReleasesResource, subresource: "status",
 			object: helmRelease(nil, "member-2")},
 		{name: "versioned helm release is read too", granted: []string{"member-1"}, resource: helmReleasesResource,
