@@ -18,9 +18,17 @@ package helm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +202,158 @@ func TestConcurrentFetchAndRender(t *testing.T) {
 	}
 	if n := repository.Downloads("web-1.0.0.tgz"); n != 1 {
 		t.Errorf("archive downloaded %d times, want 1", n)
+	}
+}
+
+// ociRegistry is the least of an OCI distribution registry that serves
+// charts: tags, manifests and blobs of one repository, anonymously. It counts
+// requests with an Authorization header (there must be none).
+type ociRegistry struct {
+	repository string
+	manifests  map[string][]byte // by tag
+	blobs      map[string][]byte // by digest
+	authorized int
+}
+
+func digestOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func (r *ociRegistry) push(t *testing.T, tag string, archive []byte, version string) {
+	config := []byte(`{"name":"web","version":"` + version + `","apiVersion":"v2"}`)
+	manifest, err := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config":        map[string]any{"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": digestOf(config), "size": len(config)},
+		"layers":        []any{map[string]any{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "digest": digestOf(archive), "size": len(archive)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.blobs[digestOf(config)] = config
+	r.blobs[digestOf(archive)] = archive
+	r.manifests[tag] = manifest
+}
+
+func (r *ociRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Header.Get("Authorization") != "" {
+		r.authorized++
+	}
+	prefix := "/v2/" + r.repository + "/"
+	rest, ok := strings.CutPrefix(req.URL.Path, prefix)
+	switch {
+	case req.URL.Path == "/v2/":
+		w.WriteHeader(http.StatusOK)
+	case ok && rest == "tags/list":
+		tags := []string{}
+		for tag := range r.manifests {
+			tags = append(tags, tag)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"name": r.repository, "tags": tags})
+	case ok && strings.HasPrefix(rest, "manifests/"):
+		reference := strings.TrimPrefix(rest, "manifests/")
+		manifest, found := r.manifests[reference]
+		for _, m := range r.manifests {
+			if digestOf(m) == reference {
+				manifest, found = m, true
+			}
+		}
+		if !found {
+			http.NotFound(w, req)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		w.Header().Set("Docker-Content-Digest", digestOf(manifest))
+		w.Header().Set("Content-Length", strconv.Itoa(len(manifest)))
+		if req.Method != http.MethodHead {
+			_, _ = w.Write(manifest)
+		}
+	case ok && strings.HasPrefix(rest, "blobs/"):
+		blob, found := r.blobs[strings.TrimPrefix(rest, "blobs/")]
+		if !found {
+			http.NotFound(w, req)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(blob)))
+		if req.Method != http.MethodHead {
+			_, _ = w.Write(blob)
+		}
+	default:
+		http.NotFound(w, req)
+	}
+}
+
+func TestFetchFromOCIRegistry(t *testing.T) {
+	// The chart repository packages the archives the registry serves.
+	repository, err := framework.StartChartRepository(t, webChart("1.0.0"), webChart("1.2.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := &ociRegistry{repository: "charts/web", manifests: map[string][]byte{}, blobs: map[string][]byte{}}
+	for _, version := range []string{"1.0.0", "1.2.0"} {
+		resp, err := http.Get(repository.URL + "/web-" + version + ".tgz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		archive, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		registry.push(t, version, archive, version)
+	}
+	server := httptest.NewServer(registry)
+	defer server.Close()
+	base := "oci://" + strings.TrimPrefix(server.URL, "http://") + "/charts"
+
+	fetcher := NewFetcher(FetcherOptions{PlainHTTPRegistries: true})
+	for version, want := range map[string]string{"1.0.0": "1.0.0", "~1.2": "1.2.0", "": "1.2.0"} {
+		chart, err := fetcher.Fetch(context.Background(), ChartSource{Repository: base, Name: "web", Version: version})
+		if err != nil {
+			t.Fatalf("version %q: %v", version, err)
+		}
+		if chart.Source.Version != want || chart.AppVersion != "app-"+want {
+			t.Errorf("version %q fetched %+v", version, chart.Source)
+		}
+	}
+	if registry.authorized != 0 {
+		t.Errorf("%d requests carried credentials", registry.authorized)
+	}
+	small := NewFetcher(FetcherOptions{PlainHTTPRegistries: true, MaxArchiveBytes: 100})
+	if _, err := small.Fetch(context.Background(), ChartSource{Repository: base, Name: "web", Version: "1.0.0"}); err == nil {
+		t.Error("an archive over MaxArchiveBytes was pulled")
+	}
+}
+
+// A registry that asks for credentials gets none, even where the process has
+// Docker credentials for it: a tenant's registry must not harvest fedhub's.
+func TestFetchFromOCIRegistrySendsNoCredentials(t *testing.T) {
+	var seen []string
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if auth := req.Header.Get("Authorization"); auth != "" {
+			seen = append(seen, auth)
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="harvest"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer server.Close()
+	host := strings.TrimPrefix(server.URL, "http://")
+	dockerConfig := t.TempDir()
+	credentials := base64.StdEncoding.EncodeToString([]byte("fedhub:registry-password"))
+	if err := os.WriteFile(filepath.Join(dockerConfig, "config.json"), []byte(`{"auths":{"`+host+`":{"auth":"`+credentials+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", dockerConfig)
+
+	fetcher := NewFetcher(FetcherOptions{PlainHTTPRegistries: true})
+	for _, version := range []string{"1.0.0", "^1"} {
+		if _, err := fetcher.Fetch(context.Background(), ChartSource{Repository: "oci://" + host + "/charts", Name: "web", Version: version}); err == nil {
+			t.Errorf("version %q: fetched from a registry that wants credentials", version)
+		}
+	}
+	if len(seen) != 0 {
+		t.Errorf("the registry received credentials: %v", seen)
 	}
 }
