@@ -287,3 +287,67 @@ func TestShortWorkload(t *testing.T) {
 		})
 	}
 }
+
+// TestPullReportsPlanAgain: a Work's changed report on its pods plans its
+// workload's preference again, and nothing else the agent rewrites in a
+// Work's status does; a registration's new roomGrewTime plans again the
+// preferences with an estimate for that cluster.
+func TestPullReportsPlanAgain(t *testing.T) {
+	fx, _ := newPullFixture(t, nil, nil)
+	c := fx.controller
+	work, err := c.pull.works.Get(propagation.WorkName("member-1", "federateddeployments", "shop", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drained := func() []string {
+		var keys []string
+		for c.queue.Len() > 0 {
+			key, _ := c.queue.Get()
+			keys = append(keys, key)
+			c.queue.Done(key)
+			c.queue.Forget(key)
+		}
+		return keys
+	}
+
+	rewritten := work.DeepCopy()
+	rewritten.Status.Member = nil
+	rewritten.Status.ObservedGeneration++
+	c.workReportChanged(work, rewritten)
+	if keys := drained(); len(keys) != 0 {
+		t.Errorf("a status rewrite without a new report planned %v again, want nothing", keys)
+	}
+	reported := work.DeepCopy()
+	reported.Status.Unschedulable = &agentv1alpha1.UnschedulablePods{Pods: 4, Replicas: 2, Since: metav1.NewTime(t0)}
+	c.workReportChanged(work, reported)
+	if keys := drained(); !reflect.DeepEqual(keys, []string{"shop/web"}) {
+		t.Errorf("a new report planned %v again, want shop/web", keys)
+	}
+
+	registration, err := c.pull.registrations.Get("member-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grew := registration.DeepCopy()
+	grew.Status.RoomGrewTime = &metav1.Time{Time: t0}
+	c.roomReportChanged(registration, grew)
+	if keys := drained(); len(keys) != 0 {
+		t.Errorf("room on a cluster without an estimate planned %v again, want nothing", keys)
+	}
+	rsp, err := fx.client.SchedulingV1alpha1().ReplicaSchedulingPreferences("shop").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Status.EstimatedCapacity = []schedulingv1alpha1.ClusterCapacity{{Name: "member-1", Replicas: 2, UnschedulableReplicas: 2, ObservedTime: metav1.NewTime(t0)}}
+	if err := fx.preferences.Update(rsp); err != nil {
+		t.Fatal(err)
+	}
+	c.roomReportChanged(registration, grew)
+	if keys := drained(); !reflect.DeepEqual(keys, []string{"shop/web"}) {
+		t.Errorf("room on member-1 planned %v again, want shop/web, which has an estimate for it", keys)
+	}
+	c.roomReportChanged(grew, grew.DeepCopy())
+	if keys := drained(); len(keys) != 0 {
+		t.Errorf("a renewal with the same roomGrewTime planned %v again, want nothing", keys)
+	}
+}

@@ -169,32 +169,35 @@ func (c *Controller) EstimatePullCapacity(works agentinformers.WorkInformer, reg
 		registrations: registrations.Lister().ClusterRegistrations(c.namespace),
 	}
 	c.synced = append(c.synced, works.Informer().HasSynced, registrations.Informer().HasSynced)
-	// Only a changed report plans again; the agent rewrites a Work's status
-	// for many other reasons.
-	if _, err := works.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(old, obj any) {
-			before, okBefore := old.(*agentv1alpha1.Work)
-			after, okAfter := obj.(*agentv1alpha1.Work)
-			if !okBefore || !okAfter || equality.Semantic.DeepEqual(before.Status.Unschedulable, after.Status.Unschedulable) {
-				return
-			}
-			if _, target := targetKinds[after.Spec.Source.Kind]; target && after.Spec.Source.Namespace != "" {
-				c.queue.Add(after.Spec.Source.Namespace + "/" + after.Spec.Source.Name)
-			}
-		},
-	}); err != nil {
+	if _, err := works.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: c.workReportChanged}); err != nil {
 		return err
 	}
-	_, err := registrations.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(old, obj any) {
-			before, okBefore := old.(*agentv1alpha1.ClusterRegistration)
-			after, okAfter := obj.(*agentv1alpha1.ClusterRegistration)
-			if okBefore && okAfter && !equality.Semantic.DeepEqual(before.Status.RoomGrewTime, after.Status.RoomGrewTime) {
-				c.enqueueEstimated(after.Name)
-			}
-		},
-	})
+	_, err := registrations.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: c.roomReportChanged})
 	return err
+}
+
+// workReportChanged plans again the preference of a Work's workload when
+// the agent's report on its pods changed; the agent rewrites a Work's
+// status for many other reasons, which do not matter here.
+func (c *Controller) workReportChanged(old, obj any) {
+	before, okBefore := old.(*agentv1alpha1.Work)
+	after, okAfter := obj.(*agentv1alpha1.Work)
+	if !okBefore || !okAfter || equality.Semantic.DeepEqual(before.Status.Unschedulable, after.Status.Unschedulable) {
+		return
+	}
+	if _, target := targetKinds[after.Spec.Source.Kind]; target && after.Spec.Source.Namespace != "" {
+		c.queue.Add(after.Spec.Source.Namespace + "/" + after.Spec.Source.Name)
+	}
+}
+
+// roomReportChanged plans again the preferences with an estimate for a
+// pull cluster whose agent reports that its nodes gained room.
+func (c *Controller) roomReportChanged(old, obj any) {
+	before, okBefore := old.(*agentv1alpha1.ClusterRegistration)
+	after, okAfter := obj.(*agentv1alpha1.ClusterRegistration)
+	if okBefore && okAfter && !equality.Semantic.DeepEqual(before.Status.RoomGrewTime, after.Status.RoomGrewTime) {
+		c.enqueueEstimated(after.Name)
+	}
 }
 
 func (c *Controller) enqueue(obj any) {
