@@ -20,7 +20,6 @@ package apiserver
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +42,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/agentidentity"
 	"github.com/fedhub/fedhub/pkg/clusterproxy"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
+	"github.com/fedhub/fedhub/pkg/reconciler/helmrelease"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	schedulingreconciler "github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 	"github.com/fedhub/fedhub/pkg/tunnel"
@@ -306,15 +306,11 @@ func (c CompletedConfig) appsGroup() (*genericapiserver.APIGroupInfo, error) {
 	return &info, nil
 }
 
-// helmReleaseController is the --controllers name of the controller that
-// installs FederatedHelmReleases in the members and removes their finalizer.
-const helmReleaseController = "helm-release"
-
 // helmReleaseFinalizer is the finalizer new FederatedHelmReleases get: none
-// unless the helm release controller exists and runs, since no one else
+// unless the helm release controller runs (it needs a host), since no one else
 // would ever remove it.
 func (c CompletedConfig) helmReleaseFinalizer() string {
-	if slices.Contains(Controllers, helmReleaseController) && controllerEnabled(c.Controllers, helmReleaseController) {
+	if c.HostConfig != nil && controllerEnabled(c.Controllers, helmrelease.ControllerName) {
 		return appsv1alpha1.HelmReleaseCleanupFinalizer
 	}
 	return ""

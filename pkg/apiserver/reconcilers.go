@@ -46,13 +46,15 @@ import (
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler"
 	"github.com/fedhub/fedhub/pkg/reconciler/clusterhealth"
+	"github.com/fedhub/fedhub/pkg/reconciler/helmrelease"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/pkg/reconciler/registration"
 	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
 )
 
 // Controllers are the reconcilers fedhub-apiserver can run.
-var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName, scheduling.ControllerName, registration.ControllerName}
+var Controllers = []string{clusterhealth.ControllerName, propagation.ControllerName, scheduling.ControllerName, registration.ControllerName,
+	helmrelease.ControllerName}
 
 // controllerEnabled follows kube-controller-manager's --controllers syntax:
 // "*" enables all, "name" one, "-name" disables one.
@@ -98,6 +100,8 @@ func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIS
 		schedule:  controllerEnabled(c.Controllers, scheduling.ControllerName),
 		// Pull clusters' agents connect through the host; without one there are none.
 		register: c.HostConfig != nil && controllerEnabled(c.Controllers, registration.ControllerName),
+		// Members' credentials, and the RBAC a release's objects are checked against, are the host's.
+		helm: c.HostConfig != nil && controllerEnabled(c.Controllers, helmrelease.ControllerName),
 	}
 	if enabled == (enabledControllers{}) {
 		return nil
@@ -173,7 +177,7 @@ func newEtcdClient(transport storagebackend.TransportConfig) (*clientv3.Client, 
 
 // enabledControllers says which reconcilers --controllers enables.
 type enabledControllers struct {
-	health, propagate, schedule, register bool
+	health, propagate, schedule, register, helm bool
 }
 
 // runReconcilers runs the enabled controllers until ctx ends and returns once
@@ -249,6 +253,15 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 			if err := controller.EstimatePullCapacity(factory.Agent().V1alpha1().Works(), factory.Agent().V1alpha1().ClusterRegistrations()); err != nil {
 				return err
 			}
+		}
+		runs = append(runs, func() { controller.Run(ctx, 2) })
+	}
+	if enabled.helm {
+		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + helmrelease.ControllerName})
+		controller, err := helmrelease.NewController(allNamespaces.Apps().V1alpha1().FederatedHelmReleases(), client.AppsV1alpha1(),
+			factory.Core().V1beta1().KubeFedClusters(), secrets, c.GenericConfig.Authorization.Authorizer, recorder)
+		if err != nil {
+			return err
 		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })
 	}

@@ -51,6 +51,12 @@ type ReleaseSpec struct {
 	Namespace string
 	// Values are the user-supplied values (the chart's own defaults apply beneath them).
 	Values map[string]any
+	// Authorize, when set, is asked about every object the release would
+	// create (hooks and CRDs included), with the member's REST mapper, after
+	// rendering and before anything is written; an error refuses the
+	// release and writes nothing. A release already as spec asks is not
+	// rendered again, so not asked about.
+	Authorize func(objects []RenderedObject, mapper meta.RESTMapper) error
 }
 
 // ReleaseInfo is the member's latest revision of a release.
@@ -105,25 +111,39 @@ func (e *Engine) Apply(ctx context.Context, member *rest.Config, spec ReleaseSpe
 		}
 	}
 
+	// Until something is written, the member's latest revision (if any) is what runs there.
+	var current ReleaseInfo
+	if found {
+		current = infoOf(last)
+	}
 	discovered, err := discoverCapabilities(m.getter.discovery)
 	if err != nil {
-		return ReleaseInfo{}, err
+		return current, err
 	}
 	caps, err := helmCapabilities(discovered)
 	if err != nil {
-		return ReleaseInfo{}, err
+		return current, err
 	}
 	// Checked before anything is written, CRDs included (Helm creates crds/ before rendering templates).
 	_, objects, err := e.render(ctx, spec.Chart, spec.ReleaseName, spec.Namespace, values, discovered, found)
 	if err != nil {
-		return ReleaseInfo{}, err
+		return current, err
 	}
 	if err := CheckNamespaces(objects, spec.Namespace); err != nil {
-		return ReleaseInfo{}, err
+		return current, err
+	}
+	if spec.Authorize != nil {
+		mapper, err := m.getter.ToRESTMapper()
+		if err != nil {
+			return current, err
+		}
+		if err := spec.Authorize(objects, mapper); err != nil {
+			return current, err
+		}
 	}
 	loaded, err := spec.Chart.load()
 	if err != nil {
-		return ReleaseInfo{}, err
+		return current, err
 	}
 	m.cfg.Capabilities = caps
 
