@@ -150,11 +150,20 @@ type WorkSpec struct {
 	ClusterName string `json:"clusterName"`
 	// Source is the federated object the Work was rendered from.
 	Source WorkSource `json:"source"`
-	// Resource is the member resource of the manifest.
+	// Resource is the member resource of the manifest; empty for a helmRelease.
+	// +optional
 	Resource WorkResource `json:"resource"`
 	// Manifest is the rendered member object, template and overrides applied,
-	// labelled kubefed.io/managed=true.
-	Manifest runtime.RawExtension `json:"manifest"`
+	// labelled kubefed.io/managed=true. Exactly one of manifest and
+	// helmRelease is set.
+	// +optional
+	Manifest runtime.RawExtension `json:"manifest,omitempty"`
+	// HelmRelease is, instead of a manifest, a Helm release the agent
+	// installs in its member: it fetches the chart itself, renders it and
+	// refuses any object outside Allowed or the release namespace.
+	// Exactly one of manifest and helmRelease is set.
+	// +optional
+	HelmRelease *WorkHelmRelease `json:"helmRelease,omitempty"`
 	// RetainReplicas keeps the member's spec.replicas once the object exists.
 	// +optional
 	RetainReplicas bool `json:"retainReplicas,omitempty"`
@@ -172,6 +181,72 @@ type WorkSpec struct {
 	// ReportStatus asks the agent to report the member object's status.
 	// +optional
 	ReportStatus bool `json:"reportStatus,omitempty"`
+}
+
+// WorkHelmRelease is one Helm release of a FederatedHelmRelease for one pull
+// member, as fedhub checked it.
+type WorkHelmRelease struct {
+	// Chart is the chart to install, its version resolved by fedhub.
+	Chart WorkChart `json:"chart"`
+	// ReleaseName is the Helm release's name in the member.
+	ReleaseName string `json:"releaseName"`
+	// Namespace is the release's namespace in the member; every namespaced
+	// object of the release must be in it.
+	Namespace string `json:"namespace"`
+	// Values are the release's values for this cluster, a JSON object.
+	// +optional
+	Values *runtime.RawExtension `json:"values,omitempty"`
+	// Allowed are the kinds fedhub checked the release's author may create
+	// on the host, with their scope there; the agent refuses a release that
+	// renders any other kind, or a kind in another scope, and writes nothing.
+	// +optional
+	// +listType=atomic
+	Allowed []WorkAllowedKind `json:"allowed,omitempty"`
+}
+
+// WorkChart names a chart in a repository.
+type WorkChart struct {
+	// Repository is an http(s):// chart repository or an oci:// base.
+	Repository string `json:"repository"`
+	// Name is the chart's name in the repository.
+	Name string `json:"name"`
+	// Version is the exact chart version fedhub resolved and checked.
+	Version string `json:"version"`
+}
+
+// WorkAllowedKind is a kind a release may create in its member.
+type WorkAllowedKind struct {
+	// Group of the kind; empty for the core group.
+	// +optional
+	Group string `json:"group,omitempty"`
+	// Kind is the object kind, e.g. ConfigMap.
+	Kind string `json:"kind"`
+	// Namespaced says the kind lives in namespaces (then only the release's).
+	// +optional
+	Namespaced bool `json:"namespaced,omitempty"`
+}
+
+// WorkHelmReleaseStatus is the agent's report on a Work's Helm release.
+type WorkHelmReleaseStatus struct {
+	// ObservedGeneration is the Work generation this report is about.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Revision is the member's latest revision of the release.
+	// +optional
+	Revision int32 `json:"revision,omitempty"`
+	// Status is Helm's status of that revision (deployed, failed, ...), or
+	// failed when nothing could be applied for this generation.
+	// +optional
+	Status string `json:"status,omitempty"`
+	// ChartVersion is the chart version of that revision.
+	// +optional
+	ChartVersion string `json:"chartVersion,omitempty"`
+	// AppVersion is the chart's appVersion of that revision.
+	// +optional
+	AppVersion string `json:"appVersion,omitempty"`
+	// Message says what failed.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // WorkSource names a federated object.
@@ -237,6 +312,9 @@ type WorkStatus struct {
 	// (docs/scheduling.md). Absent otherwise.
 	// +optional
 	Unschedulable *UnschedulablePods `json:"unschedulable,omitempty"`
+	// HelmRelease is the agent's report on a Work's Helm release.
+	// +optional
+	HelmRelease *WorkHelmReleaseStatus `json:"helmRelease,omitempty"`
 }
 
 // UnschedulablePods is what the agent reports of the pods of a member

@@ -52,6 +52,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &agentv1alpha1.UnschedulablePodsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Work"):
 		return &agentv1alpha1.WorkApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkAllowedKind"):
+		return &agentv1alpha1.WorkAllowedKindApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkChart"):
+		return &agentv1alpha1.WorkChartApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkHelmRelease"):
+		return &agentv1alpha1.WorkHelmReleaseApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("WorkHelmReleaseStatus"):
+		return &agentv1alpha1.WorkHelmReleaseStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("WorkResource"):
 		return &agentv1alpha1.WorkResourceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("WorkSource"):

@@ -52,6 +52,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.DriftCorrection{}.OpenAPIModelName():                             schema_fedhub_apis_agent_v1alpha1_DriftCorrection(ref),
 		v1alpha1.UnschedulablePods{}.OpenAPIModelName():                           schema_fedhub_apis_agent_v1alpha1_UnschedulablePods(ref),
 		v1alpha1.Work{}.OpenAPIModelName():                                        schema_fedhub_apis_agent_v1alpha1_Work(ref),
+		v1alpha1.WorkAllowedKind{}.OpenAPIModelName():                             schema_fedhub_apis_agent_v1alpha1_WorkAllowedKind(ref),
+		v1alpha1.WorkChart{}.OpenAPIModelName():                                   schema_fedhub_apis_agent_v1alpha1_WorkChart(ref),
+		v1alpha1.WorkHelmRelease{}.OpenAPIModelName():                             schema_fedhub_apis_agent_v1alpha1_WorkHelmRelease(ref),
+		v1alpha1.WorkHelmReleaseStatus{}.OpenAPIModelName():                       schema_fedhub_apis_agent_v1alpha1_WorkHelmReleaseStatus(ref),
 		v1alpha1.WorkList{}.OpenAPIModelName():                                    schema_fedhub_apis_agent_v1alpha1_WorkList(ref),
 		v1alpha1.WorkResource{}.OpenAPIModelName():                                schema_fedhub_apis_agent_v1alpha1_WorkResource(ref),
 		v1alpha1.WorkSource{}.OpenAPIModelName():                                  schema_fedhub_apis_agent_v1alpha1_WorkSource(ref),
@@ -971,6 +975,198 @@ func schema_fedhub_apis_agent_v1alpha1_Work(ref common.ReferenceCallback) common
 	}
 }
 
+func schema_fedhub_apis_agent_v1alpha1_WorkAllowedKind(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkAllowedKind is a kind a release may create in its member.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"group": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Group of the kind; empty for the core group.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is the object kind, e.g. ConfigMap.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespaced": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespaced says the kind lives in namespaces (then only the release's).",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"kind"},
+			},
+		},
+	}
+}
+
+func schema_fedhub_apis_agent_v1alpha1_WorkChart(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkChart names a chart in a repository.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"repository": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Repository is an http(s):// chart repository or an oci:// base.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the chart's name in the repository.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"version": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Version is the exact chart version fedhub resolved and checked.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"repository", "name", "version"},
+			},
+		},
+	}
+}
+
+func schema_fedhub_apis_agent_v1alpha1_WorkHelmRelease(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkHelmRelease is one Helm release of a FederatedHelmRelease for one pull member, as fedhub checked it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"chart": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Chart is the chart to install, its version resolved by fedhub.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.WorkChart{}.OpenAPIModelName()),
+						},
+					},
+					"releaseName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReleaseName is the Helm release's name in the member.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespace is the release's namespace in the member; every namespaced object of the release must be in it.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"values": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Values are the release's values for this cluster, a JSON object.",
+							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
+						},
+					},
+					"allowed": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Allowed are the kinds fedhub checked the release's author may create on the host, with their scope there; the agent refuses a release that renders any other kind, or a kind in another scope, and writes nothing.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.WorkAllowedKind{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"chart", "releaseName", "namespace"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.WorkAllowedKind{}.OpenAPIModelName(), v1alpha1.WorkChart{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
+	}
+}
+
+func schema_fedhub_apis_agent_v1alpha1_WorkHelmReleaseStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkHelmReleaseStatus is the agent's report on a Work's Helm release.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the Work generation this report is about.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"revision": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Revision is the member's latest revision of the release.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is Helm's status of that revision (deployed, failed, ...), or failed when nothing could be applied for this generation.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"chartVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ChartVersion is the chart version of that revision.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"appVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AppVersion is the chart's appVersion of that revision.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says what failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_fedhub_apis_agent_v1alpha1_WorkList(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1147,15 +1343,21 @@ func schema_fedhub_apis_agent_v1alpha1_WorkSpec(ref common.ReferenceCallback) co
 					},
 					"resource": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Resource is the member resource of the manifest.",
+							Description: "Resource is the member resource of the manifest; empty for a helmRelease.",
 							Default:     map[string]interface{}{},
 							Ref:         ref(v1alpha1.WorkResource{}.OpenAPIModelName()),
 						},
 					},
 					"manifest": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Manifest is the rendered member object, template and overrides applied, labelled kubefed.io/managed=true.",
+							Description: "Manifest is the rendered member object, template and overrides applied, labelled kubefed.io/managed=true. Exactly one of manifest and helmRelease is set.",
 							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
+						},
+					},
+					"helmRelease": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HelmRelease is, instead of a manifest, a Helm release the agent installs in its member: it fetches the chart itself, renders it and refuses any object outside Allowed or the release namespace. Exactly one of manifest and helmRelease is set.",
+							Ref:         ref(v1alpha1.WorkHelmRelease{}.OpenAPIModelName()),
 						},
 					},
 					"retainReplicas": {
@@ -1193,11 +1395,11 @@ func schema_fedhub_apis_agent_v1alpha1_WorkSpec(ref common.ReferenceCallback) co
 						},
 					},
 				},
-				Required: []string{"clusterName", "source", "resource", "manifest"},
+				Required: []string{"clusterName", "source"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.WorkResource{}.OpenAPIModelName(), v1alpha1.WorkSource{}.OpenAPIModelName(), metav1.DeleteOptions{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
+			v1alpha1.WorkHelmRelease{}.OpenAPIModelName(), v1alpha1.WorkResource{}.OpenAPIModelName(), v1alpha1.WorkSource{}.OpenAPIModelName(), metav1.DeleteOptions{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 
@@ -1254,11 +1456,17 @@ func schema_fedhub_apis_agent_v1alpha1_WorkStatus(ref common.ReferenceCallback) 
 							Ref:         ref(v1alpha1.UnschedulablePods{}.OpenAPIModelName()),
 						},
 					},
+					"helmRelease": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HelmRelease is the agent's report on a Work's Helm release.",
+							Ref:         ref(v1alpha1.WorkHelmReleaseStatus{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.DriftCorrection{}.OpenAPIModelName(), v1alpha1.UnschedulablePods{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
+			v1alpha1.DriftCorrection{}.OpenAPIModelName(), v1alpha1.UnschedulablePods{}.OpenAPIModelName(), v1alpha1.WorkHelmReleaseStatus{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 

@@ -72,6 +72,26 @@ func (in Work) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkAllowedKind) OpenAPIModelName() string {
+	return "io.fedhub.agent.v1alpha1.WorkAllowedKind"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkChart) OpenAPIModelName() string {
+	return "io.fedhub.agent.v1alpha1.WorkChart"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkHelmRelease) OpenAPIModelName() string {
+	return "io.fedhub.agent.v1alpha1.WorkHelmRelease"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkHelmReleaseStatus) OpenAPIModelName() string {
+	return "io.fedhub.agent.v1alpha1.WorkHelmReleaseStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in WorkList) OpenAPIModelName() string {
 	return "io.fedhub.agent.v1alpha1.WorkList"
 }

@@ -123,10 +123,50 @@ func validateWorkSpec(spec *agent.WorkSpec, fldPath *field.Path) field.ErrorList
 	allErrs = append(allErrs, validateRequired(spec.Source.Kind, sourcePath.Child("kind"))...)
 	allErrs = append(allErrs, validateRequired(spec.Source.Resource, sourcePath.Child("resource"))...)
 	allErrs = append(allErrs, validateRequired(spec.Source.Name, sourcePath.Child("name"))...)
+	hasManifest := !isEmptyJSON(spec.Manifest)
+	switch {
+	case spec.HelmRelease != nil && hasManifest:
+		return append(allErrs, field.Forbidden(fldPath.Child("helmRelease"), "exactly one of manifest and helmRelease may be set"))
+	case spec.HelmRelease != nil:
+		// The release's objects are named by its chart, not by the Work.
+		return append(allErrs, validateWorkHelmRelease(spec.HelmRelease, fldPath.Child("helmRelease"))...)
+	}
 	resourcePath := fldPath.Child("resource")
 	allErrs = append(allErrs, validateRequired(spec.Resource.Version, resourcePath.Child("version"))...)
 	allErrs = append(allErrs, validateRequired(spec.Resource.Resource, resourcePath.Child("resource"))...)
 	return append(allErrs, validateManifest(spec.Manifest, fldPath.Child("manifest"))...)
+}
+
+// maxReleaseName is Helm's limit on release names.
+const maxReleaseName = 53
+
+// validateWorkHelmRelease accepts a release the agent can install: a chart
+// named exactly, Helm's release name rules, a namespace, values that are a
+// JSON object and allowed kinds that name a kind.
+func validateWorkHelmRelease(release *agent.WorkHelmRelease, fldPath *field.Path) field.ErrorList {
+	chartPath := fldPath.Child("chart")
+	allErrs := validateRequired(release.Chart.Repository, chartPath.Child("repository"))
+	allErrs = append(allErrs, validateRequired(release.Chart.Name, chartPath.Child("name"))...)
+	allErrs = append(allErrs, validateRequired(release.Chart.Version, chartPath.Child("version"))...)
+	allErrs = append(allErrs, validateName(release.ReleaseName, utilvalidation.IsDNS1123Label, fldPath.Child("releaseName"))...)
+	if len(release.ReleaseName) > maxReleaseName {
+		allErrs = append(allErrs, field.TooLong(fldPath.Child("releaseName"), "", maxReleaseName))
+	}
+	allErrs = append(allErrs, validateName(release.Namespace, utilvalidation.IsDNS1123Label, fldPath.Child("namespace"))...)
+	if release.Values != nil {
+		if _, err := jsonObject(*release.Values); err != nil {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("values"), field.OmitValueType{}, "must be a JSON object: "+err.Error()))
+		}
+	}
+	for i, kind := range release.Allowed {
+		allErrs = append(allErrs, validateRequired(kind.Kind, fldPath.Child("allowed").Index(i).Child("kind"))...)
+	}
+	return allErrs
+}
+
+// isEmptyJSON says raw holds nothing (absent or null).
+func isEmptyJSON(raw runtime.RawExtension) bool {
+	return raw.Object == nil && (len(raw.Raw) == 0 || string(raw.Raw) == "null")
 }
 
 // validateManifest accepts an object the agent can apply: JSON with
@@ -137,7 +177,7 @@ func validateManifest(manifest runtime.RawExtension, fldPath *field.Path) field.
 	case err != nil:
 		return field.ErrorList{field.Invalid(fldPath, field.OmitValueType{}, "must be a JSON object: "+err.Error())}
 	case object == nil:
-		return field.ErrorList{field.Required(fldPath, "the member object to apply")}
+		return field.ErrorList{field.Required(fldPath, "the member object to apply, or else a helmRelease")}
 	}
 	var allErrs field.ErrorList
 	for _, key := range []string{"apiVersion", "kind"} {
@@ -167,6 +207,15 @@ func validateWorkStatus(status *agent.WorkStatus, fldPath *field.Path) field.Err
 	}
 	if u := status.Unschedulable; u != nil {
 		allErrs = append(allErrs, validateUnschedulablePods(u, fldPath.Child("unschedulable"))...)
+	}
+	if h := status.HelmRelease; h != nil {
+		helmPath := fldPath.Child("helmRelease")
+		if h.ObservedGeneration < 0 {
+			allErrs = append(allErrs, field.Invalid(helmPath.Child("observedGeneration"), h.ObservedGeneration, apivalidation.IsNegativeErrorMsg))
+		}
+		if h.Revision < 0 {
+			allErrs = append(allErrs, field.Invalid(helmPath.Child("revision"), h.Revision, apivalidation.IsNegativeErrorMsg))
+		}
 	}
 	return allErrs
 }

@@ -181,11 +181,75 @@ func TestValidateWork(t *testing.T) {
 		}},
 		{"name not a subdomain", func(w *agent.Work) { w.Name = "a/b" },
 			[]wantError{{"metadata.name", field.ErrorTypeInvalid, ""}}},
+		{"both manifest and helmRelease", func(w *agent.Work) { w.Spec.HelmRelease = validHelmRelease() },
+			[]wantError{{"spec.helmRelease", field.ErrorTypeForbidden, "exactly one of manifest and helmRelease"}}},
 	} {
 		work := validWork()
 		tc.modify(work)
 		assertErrors(t, tc.name, ValidateWork(work), tc.want)
 	}
+}
+
+func validHelmRelease() *agent.WorkHelmRelease {
+	return &agent.WorkHelmRelease{
+		Chart:       agent.WorkChart{Repository: "https://charts.example.com", Name: "web", Version: "1.2.3"},
+		ReleaseName: "web", Namespace: "shop",
+		Values:  &runtime.RawExtension{Raw: []byte(`{"replicas":2}`)},
+		Allowed: []agent.WorkAllowedKind{{Kind: "ConfigMap", Namespaced: true}, {Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}},
+	}
+}
+
+func TestValidateHelmReleaseWork(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		modify func(*agent.Work)
+		want   []wantError
+	}{
+		{"valid", func(*agent.Work) {}, nil},
+		{"no values, no allowed kinds", func(w *agent.Work) { w.Spec.HelmRelease.Values, w.Spec.HelmRelease.Allowed = nil, nil }, nil},
+		{"a resource is not needed but allowed", func(w *agent.Work) {
+			w.Spec.Resource = agent.WorkResource{Version: "v1", Resource: "configmaps"}
+		}, nil},
+		{"neither variant", func(w *agent.Work) { w.Spec.HelmRelease = nil },
+			[]wantError{{"spec.resource.version", field.ErrorTypeRequired, ""}, {"spec.resource.resource", field.ErrorTypeRequired, ""},
+				{"spec.manifest", field.ErrorTypeRequired, "or else a helmRelease"}}},
+		{"empty release", func(w *agent.Work) { w.Spec.HelmRelease = &agent.WorkHelmRelease{} }, []wantError{
+			{"spec.helmRelease.chart.repository", field.ErrorTypeRequired, ""},
+			{"spec.helmRelease.chart.name", field.ErrorTypeRequired, ""},
+			{"spec.helmRelease.chart.version", field.ErrorTypeRequired, ""},
+			{"spec.helmRelease.releaseName", field.ErrorTypeRequired, ""},
+			{"spec.helmRelease.namespace", field.ErrorTypeRequired, ""},
+		}},
+		{"bad names", func(w *agent.Work) {
+			w.Spec.HelmRelease.ReleaseName = strings.Repeat("a", 54)
+			w.Spec.HelmRelease.Namespace = "Shop"
+		}, []wantError{
+			{"spec.helmRelease.releaseName", field.ErrorTypeTooLong, "53"},
+			{"spec.helmRelease.namespace", field.ErrorTypeInvalid, "RFC 1123"},
+		}},
+		{"values an array, allowed without a kind", func(w *agent.Work) {
+			w.Spec.HelmRelease.Values = &runtime.RawExtension{Raw: []byte(`[1]`)}
+			w.Spec.HelmRelease.Allowed = append(w.Spec.HelmRelease.Allowed, agent.WorkAllowedKind{Group: "apps"})
+		}, []wantError{
+			{"spec.helmRelease.values", field.ErrorTypeInvalid, "must be a JSON object: got an array"},
+			{"spec.helmRelease.allowed[2].kind", field.ErrorTypeRequired, ""},
+		}},
+	} {
+		work := validWork()
+		work.Spec.Resource = agent.WorkResource{}
+		work.Spec.Manifest = runtime.RawExtension{}
+		work.Spec.HelmRelease = validHelmRelease()
+		tc.modify(work)
+		assertErrors(t, tc.name, ValidateWork(work), tc.want)
+	}
+
+	old := validWork()
+	reported := validWork()
+	reported.Status.HelmRelease = &agent.WorkHelmReleaseStatus{ObservedGeneration: -1, Revision: -2}
+	assertErrors(t, "bad helm report", ValidateWorkStatusUpdate(reported, old), []wantError{
+		{"status.helmRelease.observedGeneration", field.ErrorTypeInvalid, "greater than or equal to 0"},
+		{"status.helmRelease.revision", field.ErrorTypeInvalid, "greater than or equal to 0"},
+	})
 }
 
 func TestValidateWorkUpdate(t *testing.T) {

@@ -32,11 +32,17 @@ type WorkSpecApplyConfiguration struct {
 	ClusterName *string `json:"clusterName,omitempty"`
 	// Source is the federated object the Work was rendered from.
 	Source *WorkSourceApplyConfiguration `json:"source,omitempty"`
-	// Resource is the member resource of the manifest.
+	// Resource is the member resource of the manifest; empty for a helmRelease.
 	Resource *WorkResourceApplyConfiguration `json:"resource,omitempty"`
 	// Manifest is the rendered member object, template and overrides applied,
-	// labelled kubefed.io/managed=true.
+	// labelled kubefed.io/managed=true. Exactly one of manifest and
+	// helmRelease is set.
 	Manifest *runtime.RawExtension `json:"manifest,omitempty"`
+	// HelmRelease is, instead of a manifest, a Helm release the agent
+	// installs in its member: it fetches the chart itself, renders it and
+	// refuses any object outside Allowed or the release namespace.
+	// Exactly one of manifest and helmRelease is set.
+	HelmRelease *WorkHelmReleaseApplyConfiguration `json:"helmRelease,omitempty"`
 	// RetainReplicas keeps the member's spec.replicas once the object exists.
 	RetainReplicas *bool `json:"retainReplicas,omitempty"`
 	// Adopt says whether an existing member object without the managed label is
@@ -86,6 +92,14 @@ func (b *WorkSpecApplyConfiguration) WithResource(value *WorkResourceApplyConfig
 // If called multiple times, the Manifest field is set to the value of the last call.
 func (b *WorkSpecApplyConfiguration) WithManifest(value runtime.RawExtension) *WorkSpecApplyConfiguration {
 	b.Manifest = &value
+	return b
+}
+
+// WithHelmRelease sets the HelmRelease field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the HelmRelease field is set to the value of the last call.
+func (b *WorkSpecApplyConfiguration) WithHelmRelease(value *WorkHelmReleaseApplyConfiguration) *WorkSpecApplyConfiguration {
+	b.HelmRelease = value
 	return b
 }
 

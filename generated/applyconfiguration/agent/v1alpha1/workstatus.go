@@ -49,6 +49,8 @@ type WorkStatusApplyConfiguration struct {
 	// the member's room; fedhub estimates the cluster's capacity from it
 	// (docs/scheduling.md). Absent otherwise.
 	Unschedulable *UnschedulablePodsApplyConfiguration `json:"unschedulable,omitempty"`
+	// HelmRelease is the agent's report on a Work's Helm release.
+	HelmRelease *WorkHelmReleaseStatusApplyConfiguration `json:"helmRelease,omitempty"`
 }
 
 // WorkStatusApplyConfiguration constructs a declarative configuration of the WorkStatus type for use with
@@ -110,5 +112,13 @@ func (b *WorkStatusApplyConfiguration) WithLastDriftCorrection(value *DriftCorre
 // If called multiple times, the Unschedulable field is set to the value of the last call.
 func (b *WorkStatusApplyConfiguration) WithUnschedulable(value *UnschedulablePodsApplyConfiguration) *WorkStatusApplyConfiguration {
 	b.Unschedulable = value
+	return b
+}
+
+// WithHelmRelease sets the HelmRelease field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the HelmRelease field is set to the value of the last call.
+func (b *WorkStatusApplyConfiguration) WithHelmRelease(value *WorkHelmReleaseStatusApplyConfiguration) *WorkStatusApplyConfiguration {
+	b.HelmRelease = value
 	return b
 }
