@@ -80,15 +80,27 @@ func TestDelayProxyDelaysEachDirection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	for range 3 {
+	// Every round trip waits for the delay both ways. That it adds no more
+	// is judged by the fastest of a few: a busy machine (go test runs the
+	// e2e packages beside this one) may hold up any single one.
+	fastest := time.Hour
+	for range 5 {
 		rtt := roundTrip(t, conn)
-		if rtt < 2*oneWay || rtt > 2*oneWay+200*time.Millisecond {
-			t.Errorf("round trip took %s through a proxy delaying each way by %s, want about %s", rtt, oneWay, 2*oneWay)
+		if rtt < 2*oneWay {
+			t.Errorf("round trip took %s through a proxy delaying each way by %s, want at least %s", rtt, oneWay, 2*oneWay)
 		}
+		fastest = min(fastest, rtt)
+	}
+	if fastest > 2*oneWay+200*time.Millisecond {
+		t.Errorf("the fastest round trip took %s through a proxy delaying each way by %s, want about %s", fastest, oneWay, 2*oneWay)
 	}
 	p.SetDelay(0)
-	if rtt := roundTrip(t, conn); rtt > 20*time.Millisecond {
-		t.Errorf("round trip took %s with no delay", rtt)
+	fastest = time.Hour
+	for range 5 {
+		fastest = min(fastest, roundTrip(t, conn))
+	}
+	if fastest > 20*time.Millisecond {
+		t.Errorf("the fastest round trip took %s with no delay", fastest)
 	}
 }
 
