@@ -138,6 +138,8 @@ func Run(ctx context.Context, o *Options) error {
 	defer stopWorks()
 	works := work.NewController(workCtx, o.ClusterName, o.FederationNamespace, hub, memberDynamic)
 	works.ReportPods(pods)
+	releases := work.NewReleaseInstaller(memberConfig)
+	works.InstallReleases(releases)
 	worksDone := make(chan struct{})
 	go func() {
 		defer close(worksDone)
@@ -159,7 +161,7 @@ func Run(ctx context.Context, o *Options) error {
 			// The registration's watch may bring the unjoin a moment later.
 			select {
 			case u := <-registration.ended:
-				return finishUnjoin(ctx, o, u, works, memberDynamic)
+				return finishUnjoin(ctx, o, u, works, memberDynamic, releases)
 			case <-time.After(time.Second):
 			}
 		}
@@ -167,13 +169,14 @@ func Run(ctx context.Context, o *Options) error {
 	case u := <-registration.ended:
 		stopWorks()
 		<-worksDone
-		return finishUnjoin(ctx, o, u, works, memberDynamic)
+		return finishUnjoin(ctx, o, u, works, memberDynamic, releases)
 	}
 }
 
 // finishUnjoin carries out an unjoin on the member objects of every Work
 // the agent knows, with the member's own credentials.
-func finishUnjoin(ctx context.Context, o *Options, u unjoin, works *work.Controller, member dynamic.Interface) error {
+func finishUnjoin(ctx context.Context, o *Options, u unjoin, works *work.Controller, member dynamic.Interface,
+	releases work.ReleaseInstaller) error {
 	logger := klog.FromContext(ctx)
 	if !u.known {
 		return fmt.Errorf("the cluster's registration is gone, and the agent missed its last state: " +
@@ -189,6 +192,8 @@ func finishUnjoin(ctx context.Context, o *Options, u unjoin, works *work.Control
 	list := works.Works()
 	logger.Info("The cluster was unjoined; "+action+" the member objects of its Works", "unjoin", u.mode, "works", len(list))
 	handled, errs := work.Sweep(ctx, work.NewUncachedMember(member), list, u.orphan)
+	uninstalled, releaseErrs := work.SweepReleases(ctx, releases, list, u.orphan)
+	handled, errs = handled+uninstalled, append(errs, releaseErrs...)
 	for _, err := range errs {
 		logger.Error(err, "Unjoin: a member object could not be "+strings.TrimSuffix(action, "ing")+"ed")
 	}

@@ -231,6 +231,12 @@ func (e *Engine) Get(ctx context.Context, member *rest.Config, namespace, releas
 	return infoOf(last), true, nil
 }
 
+// ValidateRelease refuses a release name Helm would refuse and a namespace
+// that is not a DNS label: nothing can be installed under them.
+func ValidateRelease(releaseName, namespace string) error {
+	return validateRelease(releaseName, namespace)
+}
+
 func validateRelease(releaseName, namespace string) error {
 	if err := chartutil.ValidateReleaseName(releaseName); err != nil {
 		return fmt.Errorf("release name %q: %w", releaseName, err)

@@ -68,6 +68,8 @@ type Controller struct {
 	queue      workqueue.TypedRateLimitingInterface[string]
 	member     *DynamicMember
 	reconciler *Reconciler
+	// releases handles the Works that carry a Helm release.
+	releases *HelmReconciler
 
 	mu sync.Mutex
 	// written holds the Works returned by the agent's own writes while the
@@ -108,6 +110,7 @@ func NewController(ctx context.Context, cluster, namespace string, hub versioned
 	c.lister = agentlisters.NewWorkLister(c.informer.GetIndexer()).Works(namespace)
 	c.member = NewDynamicMember(ctx, member, c.memberChanged, c.memberSynced)
 	c.reconciler = &Reconciler{Cluster: cluster, Member: c.member}
+	c.releases = &HelmReconciler{}
 	_, _ = c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { c.enqueue(obj) },
 		UpdateFunc: c.workUpdated,
@@ -121,6 +124,13 @@ func NewController(ctx context.Context, cluster, namespace string, hub versioned
 // member's room, read with pods. Call it before Run.
 func (c *Controller) ReportPods(pods Pods) {
 	c.reconciler.Pods = pods
+}
+
+// InstallReleases has the controller install the Helm releases of Works
+// with a helmRelease through releases; without it they are refused. Call it
+// before Run.
+func (c *Controller) InstallReleases(releases ReleaseInstaller) {
+	c.releases.Releases = releases
 }
 
 // Run runs the informers and workers until ctx ends, and returns once every
@@ -190,7 +200,7 @@ func (c *Controller) process(ctx context.Context, name string) {
 		return
 	}
 	w := c.fresher(cached)
-	out := c.reconciler.Reconcile(ctx, w)
+	out := c.reconcile(ctx, w)
 	if out.Action != ActionNone {
 		logger.V(2).Info("Reconciled", "action", out.Action, "result", out.Status.Result, "message", out.Status.Message)
 	} else {
@@ -223,6 +233,15 @@ func (c *Controller) process(ctx context.Context, name string) {
 	default:
 		c.queue.Forget(name)
 	}
+}
+
+// reconcile hands w to the Helm handler when it carries a release, else to
+// the manifest's.
+func (c *Controller) reconcile(ctx context.Context, w *agentv1alpha1.Work) Outcome {
+	if w.Spec.HelmRelease != nil {
+		return c.releases.Reconcile(ctx, w)
+	}
+	return c.reconciler.Reconcile(ctx, w)
 }
 
 // release removes the agent's finalizer from w, changing nothing else: the
