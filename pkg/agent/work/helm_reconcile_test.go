@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package work
 
 import (
@@ -123,8 +122,10 @@ func TestHelmReconcile(t *testing.T) {
 			},
 			want: agentv1alpha1.WorkHelmReleaseStatus{ObservedGeneration: 3, Status: "failed"}, message: "outside the release's namespace shop"},
 		{name: "no allowed kinds refuses everything",
-			modify: func(w *agentv1alpha1.Work, f *fakeReleases) { w.Spec.HelmRelease.Allowed, f.info = nil, helm.ReleaseInfo{} },
-			want:   agentv1alpha1.WorkHelmReleaseStatus{ObservedGeneration: 3, Status: "failed"}, message: "not among the kinds"},
+			modify: func(w *agentv1alpha1.Work, f *fakeReleases) {
+				w.Spec.HelmRelease.Allowed, f.info = nil, helm.ReleaseInfo{}
+			},
+			want: agentv1alpha1.WorkHelmReleaseStatus{ObservedGeneration: 3, Status: "failed"}, message: "not among the kinds"},
 		{name: "values not an object", modify: func(w *agentv1alpha1.Work, _ *fakeReleases) {
 			w.Spec.HelmRelease.Values = &runtime.RawExtension{Raw: []byte(`[1]`)}
 		}, want: agentv1alpha1.WorkHelmReleaseStatus{ObservedGeneration: 3, Status: "failed"}, message: "not a JSON object"},
