@@ -31,12 +31,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	kubeinformers "k8s.io/client-go/informers"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
@@ -261,6 +264,16 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 		controller, err := helmrelease.NewController(allNamespaces.Apps().V1alpha1().FederatedHelmReleases(), client.AppsV1alpha1(),
 			factory.Core().V1beta1().KubeFedClusters(), secrets, c.GenericConfig.Authorization.Authorizer, recorder)
 		if err != nil {
+			return err
+		}
+		// Pull members get their releases through Works, checked here
+		// against the host's RBAC for kinds as the host's discovery names them.
+		hostDiscovery, err := discovery.NewDiscoveryClientForConfig(c.HostConfig)
+		if err != nil {
+			return err
+		}
+		hostMapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(hostDiscovery))
+		if err := controller.DeliverToAgents(factory.Agent().V1alpha1().Works(), client.AgentV1alpha1(), FederationNamespace, hostMapper); err != nil {
 			return err
 		}
 		runs = append(runs, func() { controller.Run(ctx, 2) })

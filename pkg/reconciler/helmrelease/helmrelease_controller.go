@@ -24,6 +24,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -64,6 +65,12 @@ type Controller struct {
 
 	charts    chartFetcher
 	installer installer
+	renderer  renderer
+	// works hands releases to pull members' agents; nil (no host) leaves
+	// pull members waiting. hostMapper names the host's resources for the
+	// author check of what is handed over.
+	works      workStore
+	hostMapper meta.RESTMapper
 	// authz answers whether a release's author may create each object its
 	// chart renders; nil (a standalone fedhub, whose only users are
 	// administrators) checks nothing.
@@ -89,6 +96,7 @@ type installer interface {
 func NewController(releases appsinformers.FederatedHelmReleaseInformer, client appsclient.FederatedHelmReleasesGetter,
 	clusters coreinformers.KubeFedClusterInformer, secrets coreinformersv1.SecretInformer, authz authorizer.Authorizer,
 	recorder record.EventRecorder) (*Controller, error) {
+	engine := helm.NewEngine(helm.EngineOptions{})
 	c := &Controller{
 		releases:  releases.Lister(),
 		client:    client,
@@ -96,7 +104,8 @@ func NewController(releases appsinformers.FederatedHelmReleaseInformer, client a
 		secrets:   secrets.Lister(),
 		recorder:  recorder,
 		charts:    helm.NewFetcher(helm.FetcherOptions{}),
-		installer: helm.NewEngine(helm.EngineOptions{}),
+		installer: engine,
+		renderer:  engine,
 		authz:     authz,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: ControllerName}),

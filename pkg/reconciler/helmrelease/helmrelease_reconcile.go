@@ -56,7 +56,8 @@ const (
 	// chart could not be fetched or rendered, or an object was refused).
 	StatusFailed = "failed"
 	// StatusWaiting is a cluster's status while fedhub cannot act there
-	// (the cluster is not ready, or is a pull member).
+	// (the cluster is not ready), or while a pull member's agent has not
+	// reported on the current Work.
 	StatusWaiting = "waiting"
 
 	// unreadyDeletionTimeout is how long unready clusters hold a deleted
@@ -66,6 +67,9 @@ const (
 	// memberTimeout bounds one cluster's install, upgrade or uninstall as
 	// seen by a worker; Helm's own timeouts bound its operations.
 	memberTimeout = 6 * time.Minute
+	// pullDeletionPoll is how soon a deleted release whose Works connected
+	// agents are still withdrawing is looked at again.
+	pullDeletionPoll = 10 * time.Second
 )
 
 // reconcile brings the members in line with the release at key and reports
@@ -216,14 +220,20 @@ func (c *Controller) applyTo(ctx context.Context, release *appsv1alpha1.Federate
 		return s
 	}
 	switch {
-	case cluster.IsPull():
-		return waiting("pull members do not install Helm charts: fedhub holds no credentials for them")
+	case cluster.IsPull() && c.works == nil:
+		return waiting("fedhub hands releases to pull members' agents only when it runs with a host")
 	case !cluster.IsReady():
 		return waiting("the cluster is not ready; the release is applied once it is")
 	case fetchErr != nil:
 		return failed(fmt.Errorf("fetching chart %s: %w", release.Spec.Chart.Name, fetchErr))
 	case authorErr != nil:
 		return failed(authorErr)
+	case cluster.IsPull():
+		s, err := c.applyToPull(ctx, release, cluster, chart, author, previous)
+		if err != nil {
+			return failed(err)
+		}
+		return s
 	}
 	values, err := clusterValues(release, cluster.Name)
 	if err != nil {
@@ -259,9 +269,12 @@ func (c *Controller) applyTo(ctx context.Context, release *appsv1alpha1.Federate
 // cluster left the federation).
 func (c *Controller) removeFrom(ctx context.Context, release *appsv1alpha1.FederatedHelmRelease, cluster *corev1beta1.KubeFedCluster,
 	previous appsv1alpha1.HelmReleaseClusterStatus) (appsv1alpha1.HelmReleaseClusterStatus, bool) {
+	if cluster.IsPull() && c.works != nil {
+		return c.removeFromPull(ctx, release, cluster, previous)
+	}
 	if err := c.uninstall(ctx, release, cluster); err != nil {
 		s := previous
-		s.Status, s.Message = "uninstalling", err.Error()
+		s.Status, s.Message = StatusUninstalling, err.Error()
 		return s, true
 	}
 	return appsv1alpha1.HelmReleaseClusterStatus{}, false
@@ -272,7 +285,7 @@ var errClusterUnavailable = errors.New("the cluster is not ready")
 
 func (c *Controller) uninstall(ctx context.Context, release *appsv1alpha1.FederatedHelmRelease, cluster *corev1beta1.KubeFedCluster) error {
 	if cluster.IsPull() {
-		return nil // nothing was ever installed there
+		return nil // its agent uninstalls, once the Work is withdrawn
 	}
 	if !cluster.IsReady() {
 		return errClusterUnavailable
@@ -294,16 +307,16 @@ func (c *Controller) ensureDeletion(ctx context.Context, release *appsv1alpha1.F
 	}
 	orphan := release.Annotations[typesv1beta1.OrphanAnnotation] == "true" ||
 		slices.Contains(release.Finalizers, metav1.FinalizerOrphanDependents)
+	var (
+		mu                  sync.Mutex
+		failed, unreachable []string
+	)
 	if !orphan {
 		clusters, err := c.clusters.List(labels.Everything())
 		if err != nil {
 			return 0, err
 		}
-		var (
-			mu                  sync.Mutex
-			failed, unreachable []string
-			group               reconciler.Group
-		)
+		var group reconciler.Group
 		// Every push cluster, not only those in status: a release installed
 		// just before a status write was lost is removed too (absent is success).
 		for _, cluster := range clusters {
@@ -320,27 +333,37 @@ func (c *Controller) ensureDeletion(ctx context.Context, release *appsv1alpha1.F
 			})
 		}
 		group.Wait()
-		sort.Strings(failed)
-		sort.Strings(unreachable)
-		if len(failed) > 0 {
-			return 0, fmt.Errorf("uninstalling: %s", strings.Join(failed, "; "))
+	}
+	// Pull members' agents uninstall (or keep, orphaned) when their Works go.
+	withdrawing, agentsAway, err := c.withdrawAll(ctx, release, orphan)
+	if err != nil {
+		failed = append(failed, err.Error())
+	}
+	unreachable = append(unreachable, agentsAway...)
+	sort.Strings(failed)
+	sort.Strings(unreachable)
+	if len(failed) > 0 {
+		return 0, fmt.Errorf("uninstalling: %s", strings.Join(failed, "; "))
+	}
+	if len(withdrawing) > 0 {
+		// The Works' deletion brings the release back; the poll is a safety net.
+		return pullDeletionPoll, nil
+	}
+	if len(unreachable) > 0 {
+		left := unreadyDeletionTimeout - c.now().Sub(release.DeletionTimestamp.Time)
+		if left > 0 {
+			return left, nil
 		}
-		if len(unreachable) > 0 {
-			left := unreadyDeletionTimeout - c.now().Sub(release.DeletionTimestamp.Time)
-			if left > 0 {
-				return left, nil
-			}
-			c.recorder.Eventf(release, corev1.EventTypeWarning, "DeletionIncomplete",
-				"Released after waiting %s for unready clusters; release %s may remain in: %s",
-				unreadyDeletionTimeout, releaseName(release), strings.Join(unreachable, ", "))
-		}
+		c.recorder.Eventf(release, corev1.EventTypeWarning, "DeletionIncomplete",
+			"Released after waiting %s for unready clusters; release %s may remain in: %s",
+			unreadyDeletionTimeout, releaseName(release), strings.Join(unreachable, ", "))
 	}
 	updated := release.DeepCopy()
 	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool {
 		// The orphan finalizer asks for what was just done; no garbage collector runs here to remove it.
 		return f == appsv1alpha1.HelmReleaseCleanupFinalizer || f == metav1.FinalizerOrphanDependents
 	})
-	_, err := c.client.FederatedHelmReleases(release.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
+	_, err = c.client.FederatedHelmReleases(release.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return 0, nil // gone, or changed: the change brings it back
 	}
