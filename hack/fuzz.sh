@@ -22,6 +22,8 @@ targets=(
   "./pkg/reconciler/scheduling FuzzSchedulingSync 30000x"
   "./pkg/reconciler/clusterhealth FuzzClusterHealthProbe 15000x"
   "./pkg/agent/work FuzzReconcile 20000x"
+  "./pkg/agent/work FuzzHelmReconcile 1500x"
+  "./pkg/reconciler/dependencies FuzzExtract 60000x"
 )
 for target in "${targets[@]}"; do
   read -r package name budget <<<"${target}"
