@@ -93,8 +93,13 @@ spec:
 // memberHelmList is what `helm list -n namespace --kube-context member`
 // shows: name=status/revision/chart version, sorted.
 func memberHelmList(member, namespace string) func() (string, bool) {
+	return helmListIn(federationKubeconfig(), member, namespace)
+}
+
+// helmListIn is memberHelmList with the context member of kubeconfig.
+func helmListIn(kubeconfig, member, namespace string) func() (string, bool) {
 	return func() (string, bool) {
-		kubeconfig, context := federationKubeconfig(), member
+		context := member
 		flags := genericclioptions.NewConfigFlags(false)
 		flags.KubeConfig, flags.Context, flags.Namespace = &kubeconfig, &context, &namespace
 		cfg := action.NewConfiguration()
@@ -122,8 +127,13 @@ func memberHelmList(member, namespace string) func() (string, bool) {
 
 // releaseStatus reads a FederatedHelmRelease's status: cluster=status/revision/chart version, sorted.
 func releaseStatus(namespace, name string) func() (string, bool) {
+	return releaseStatusIn(hostKubeconfig(), namespace, name)
+}
+
+// releaseStatusIn is releaseStatus through the host of kubeconfig.
+func releaseStatusIn(host, namespace, name string) func() (string, bool) {
 	return func() (string, bool) {
-		out, _, err := kubectlAs(hostKubeconfig(), "get", "fhr", name, "-n", namespace, "-o",
+		out, _, err := kubectlAs(host, "get", "fhr", name, "-n", namespace, "-o",
 			`jsonpath={range .status.clusters[*]}{.name}={.status}/{.revision}/{.chartVersion}{","}{end}`)
 		return strings.TrimSuffix(out, ","), err == nil
 	}
@@ -131,7 +141,12 @@ func releaseStatus(namespace, name string) func() (string, bool) {
 
 // releaseMessage reads the status message of one cluster of a release.
 func releaseMessage(namespace, name, cluster string) string {
-	out, _, _ := kubectlAs(hostKubeconfig(), "get", "fhr", name, "-n", namespace, "-o",
+	return releaseMessageIn(hostKubeconfig(), namespace, name, cluster)
+}
+
+// releaseMessageIn is releaseMessage through the host of kubeconfig.
+func releaseMessageIn(host, namespace, name, cluster string) string {
+	out, _, _ := kubectlAs(host, "get", "fhr", name, "-n", namespace, "-o",
 		`jsonpath={.status.clusters[?(@.name=="`+cluster+`")].message}`)
 	return out
 }
