@@ -17,6 +17,7 @@ limitations under the License.
 package helmrelease
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -24,9 +25,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/client-go/tools/cache"
 
 	agentv1alpha1 "github.com/fedhub/fedhub/apis/agent/v1alpha1"
 	appsv1alpha1 "github.com/fedhub/fedhub/apis/apps/v1alpha1"
+	corev1beta1 "github.com/fedhub/fedhub/apis/core/v1beta1"
+	corelisters "github.com/fedhub/fedhub/generated/listers/core/v1beta1"
 	"github.com/fedhub/fedhub/pkg/helm"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 )
@@ -105,5 +110,91 @@ func TestReleaseWorkComparesValuesByContent(t *testing.T) {
 	stored.Spec.HelmRelease.Allowed = []agentv1alpha1.WorkAllowedKind{{Kind: "Secret", Namespaced: true}}
 	if sameReleaseWork(stored.Spec, work.Spec) {
 		t.Errorf("another allowed set is the same")
+	}
+}
+
+// fakeRenderer renders objects whatever the chart.
+type fakeRenderer struct{ objects []helm.RenderedObject }
+
+func (r fakeRenderer) Render(context.Context, *helm.Chart, string, string, map[string]any, *helm.Capabilities) ([]helm.RenderedObject, error) {
+	return r.objects, nil
+}
+
+// fakeWorks keeps Works by name, and whether each deleted one said orphan.
+type fakeWorks struct {
+	byName  map[string]*agentv1alpha1.Work
+	deleted map[string]bool
+}
+
+func (f *fakeWorks) get(name string) (*agentv1alpha1.Work, error) { return f.byName[name], nil }
+func (f *fakeWorks) list() ([]*agentv1alpha1.Work, error) {
+	var out []*agentv1alpha1.Work
+	for _, w := range f.byName {
+		out = append(out, w)
+	}
+	return out, nil
+}
+func (f *fakeWorks) create(_ context.Context, w *agentv1alpha1.Work) error {
+	w.Generation = 1
+	f.byName[w.Name] = w
+	return nil
+}
+func (f *fakeWorks) update(_ context.Context, w *agentv1alpha1.Work) error {
+	w.Generation++
+	f.byName[w.Name] = w
+	return nil
+}
+func (f *fakeWorks) delete(_ context.Context, name string) error {
+	if w := f.byName[name]; w != nil {
+		f.deleted[name] = w.Spec.Orphan
+	}
+	delete(f.byName, name)
+	return nil
+}
+
+func TestApplyToPull(t *testing.T) {
+	release := &appsv1alpha1.FederatedHelmRelease{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team-a", Generation: 7}}
+	cluster := &corev1beta1.KubeFedCluster{ObjectMeta: metav1.ObjectMeta{Name: "member-2"}}
+	chart := &helm.Chart{Source: helm.ChartSource{Repository: "https://charts.example.com", Name: "web", Version: "1.0.0"}}
+	alice := &user.DefaultInfo{Name: "alice"}
+	configMap := helm.RenderedObject{APIVersion: "v1", Kind: "ConfigMap", Name: "settings"}
+	clusterRole := helm.RenderedObject{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "everything"}
+	name := workName(release, "member-2")
+
+	works := &fakeWorks{byName: map[string]*agentv1alpha1.Work{}, deleted: map[string]bool{}}
+	clusters := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	c := &Controller{authz: editorOf("team-a"), hostMapper: testMapper(), works: works, clusters: corelisters.NewKubeFedClusterLister(clusters),
+		renderer: fakeRenderer{objects: []helm.RenderedObject{configMap, clusterRole}}}
+	if _, err := c.applyToPull(context.Background(), release, cluster, chart, alice, appsv1alpha1.HelmReleaseClusterStatus{}); err == nil ||
+		!strings.Contains(err.Error(), "ClusterRole.rbac.authorization.k8s.io everything") || len(works.byName) != 0 {
+		t.Fatalf("a ClusterRole by an editor: %v, Works %v", err, works.byName)
+	}
+
+	c.renderer = fakeRenderer{objects: []helm.RenderedObject{configMap}}
+	s, err := c.applyToPull(context.Background(), release, cluster, chart, alice, appsv1alpha1.HelmReleaseClusterStatus{})
+	work := works.byName[name]
+	if err != nil || s.Status != StatusWaiting || work == nil {
+		t.Fatalf("first apply: %+v, %v, Work %v", s, err, work)
+	}
+	if allowed := work.Spec.HelmRelease.Allowed; len(allowed) != 1 || allowed[0] != (agentv1alpha1.WorkAllowedKind{Kind: "ConfigMap", Namespaced: true}) {
+		t.Errorf("allowed %v, want the ConfigMap kind only", allowed)
+	}
+
+	// The agent reports; an unchanged spec writes nothing and maps the report.
+	work.Status = agentv1alpha1.WorkStatus{ObservedGeneration: 1, HelmRelease: &agentv1alpha1.WorkHelmReleaseStatus{
+		ObservedGeneration: 1, Revision: 1, Status: "deployed", ChartVersion: "1.0.0"}}
+	s, err = c.applyToPull(context.Background(), release, cluster, chart, alice, s)
+	if err != nil || s.Status != "deployed" || s.Revision != 1 || s.ObservedGeneration != 7 || works.byName[name].Generation != 1 {
+		t.Errorf("after the report: %+v, %v, generation %d", s, err, works.byName[name].Generation)
+	}
+
+	// Deletion withdraws it, orphan set first when asked; its cluster is
+	// not known here, so it counts as unreachable.
+	waiting, unreachable, err := c.withdrawAll(context.Background(), release, true)
+	if err != nil || len(waiting) != 0 || strings.Join(unreachable, ",") != "member-2" {
+		t.Errorf("withdraw: waiting %v, unreachable %v, %v", waiting, unreachable, err)
+	}
+	if orphan, deleted := works.deleted[name]; !deleted || !orphan {
+		t.Errorf("the Work was deleted %v, with orphan %v", deleted, orphan)
 	}
 }
