@@ -103,9 +103,7 @@ func startProcess(name, logDir, binary string, cleanExitOK bool, args ...string)
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	// Its own process group: a signal to the group reaches anything it forks,
-	// and Ctrl-C in a terminal reaches only the parent, which stops it in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childProcessAttributes()
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return nil, fmt.Errorf("starting %s (%s): %w", name, binary, err)
