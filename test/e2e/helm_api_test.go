@@ -37,12 +37,7 @@ func TestHelmReleaseAPI(t *testing.T) {
 	sharedFederation(t)
 	host := hostKubeconfig()
 	setUpTeams(t)
-	// kubectl resolves fhr from the host's aggregated discovery, a copy the aggregator refreshes.
-	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists federatedhelmreleases", func() (string, bool) {
-		out, _, err := kubectlAs(host, "api-resources", "--api-group=apps.fedhub.io", "-o", "name")
-		return out, err == nil && strings.Contains(out, "federatedhelmreleases.apps.fedhub.io")
-	}, "")
-	waitHostOpenAPI(t, "apps.fedhub.io/v1alpha1", "FederatedHelmRelease")
+	waitHostServesHelmReleases(t)
 	alice := []string{"--as", "alice", "--as-group", "team-a"}
 	victor := []string{"--as", "victor", "--as-group", "auditors"}
 	for _, check := range [][]string{

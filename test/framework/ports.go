@@ -53,7 +53,11 @@ const (
 // process was given in the last two minutes. The child process that is
 // given it opens it moments later.
 func FreePort() (int, error) {
-	low, high := portRange()
+	return freePortIn(portRange())
+}
+
+// freePortIn is FreePort with ports taken from [low, high).
+func freePortIn(low, high int) (int, error) {
 	if high-low < 1000 {
 		// No room below the kernel's range: take what the kernel offers.
 		return kernelPort()
