@@ -307,13 +307,20 @@ func (c CompletedConfig) appsGroup() (*genericapiserver.APIGroupInfo, error) {
 }
 
 // helmReleaseFinalizer is the finalizer new FederatedHelmReleases get: none
-// unless the helm release controller runs (it needs a host), since no one else
-// would ever remove it.
+// unless the helm release controller runs, since no one else would ever
+// remove it.
 func (c CompletedConfig) helmReleaseFinalizer() string {
-	if c.HostConfig != nil && controllerEnabled(c.Controllers, helmrelease.ControllerName) {
+	if c.helmControllerRuns() {
 		return appsv1alpha1.HelmReleaseCleanupFinalizer
 	}
 	return ""
+}
+
+// helmControllerRuns says whether the helm release controller runs: it needs
+// a host, since members' credentials and the RBAC a release's objects are
+// checked against are the host's.
+func (c CompletedConfig) helmControllerRuns() bool {
+	return c.HostConfig != nil && controllerEnabled(c.Controllers, helmrelease.ControllerName)
 }
 
 // syncFinalizer is the finalizer new federated objects get, so that the

@@ -103,8 +103,7 @@ func (c CompletedConfig) installReconcilers(server *genericapiserver.GenericAPIS
 		schedule:  controllerEnabled(c.Controllers, scheduling.ControllerName),
 		// Pull clusters' agents connect through the host; without one there are none.
 		register: c.HostConfig != nil && controllerEnabled(c.Controllers, registration.ControllerName),
-		// Members' credentials, and the RBAC a release's objects are checked against, are the host's.
-		helm: c.HostConfig != nil && controllerEnabled(c.Controllers, helmrelease.ControllerName),
+		helm:     c.helmControllerRuns(),
 	}
 	if enabled == (enabledControllers{}) {
 		return nil

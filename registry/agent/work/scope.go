@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/fedhub/fedhub/apis/agent"
 	"github.com/fedhub/fedhub/apis/agent/v1alpha1"
@@ -292,13 +293,22 @@ func changesBesidesFinalizerRemoval(updated, stored *agent.Work) []string {
 	return changed
 }
 
-// specEqual compares specs, their manifests as JSON values: a patched
-// manifest comes back re-encoded.
+// specEqual compares specs, their manifests and Helm values as JSON values:
+// a patched Work comes back re-encoded.
 func specEqual(a, b agent.WorkSpec) bool {
 	if !jsonEqual(a.Manifest, b.Manifest) {
 		return false
 	}
 	a.Manifest, b.Manifest = runtime.RawExtension{}, runtime.RawExtension{}
+	if a.HelmRelease != nil && b.HelmRelease != nil {
+		if !jsonEqual(ptr.Deref(a.HelmRelease.Values, runtime.RawExtension{}), ptr.Deref(b.HelmRelease.Values, runtime.RawExtension{})) {
+			return false
+		}
+		// Copies, so that the callers' Works keep their values.
+		releaseA, releaseB := *a.HelmRelease, *b.HelmRelease
+		releaseA.Values, releaseB.Values = nil, nil
+		a.HelmRelease, b.HelmRelease = &releaseA, &releaseB
+	}
 	return apiequality.Semantic.DeepEqual(a, b)
 }
 
