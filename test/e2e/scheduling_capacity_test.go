@@ -18,6 +18,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,9 +35,10 @@ import (
 const capacityDeadline = 4 * time.Minute
 
 // capacityManifest is a FederatedDeployment whose pods run only on the nodes
-// this test adds (nodeSelector and toleration), and its preference: 6
-// replicas weighted 2:1, without rebalance.
-const capacityManifest = `apiVersion: types.kubefed.io/v1beta1
+// the capacity tests add (nodeSelector and toleration), and its preference:
+// 6 replicas weighted 2:1 for short over roomy, without rebalance.
+func capacityManifest(short, roomy string) string {
+	return `apiVersion: types.kubefed.io/v1beta1
 kind: FederatedNamespace
 metadata: {name: capacity, namespace: capacity}
 spec:
@@ -57,7 +59,7 @@ spec:
           tolerations: [{key: fedhub.io/e2e, operator: Equal, value: capacity, effect: NoSchedule}]
           containers: [{name: web, image: nginx}]
   placement:
-    clusters: [{name: member-1}, {name: member-2}]
+    clusters: [{name: ` + short + `}, {name: ` + roomy + `}]
 ---
 apiVersion: scheduling.kubefed.io/v1alpha1
 kind: ReplicaSchedulingPreference
@@ -66,9 +68,10 @@ spec:
   targetKind: FederatedDeployment
   totalReplicas: 6
   clusters:
-    member-1: {weight: 2}
-    member-2: {weight: 1}
+    ` + short + `: {weight: 2}
+    ` + roomy + `: {weight: 1}
 `
+}
 
 // TestReplicasFollowCapacity: member-1's nodes have room for 2 of the 4
 // replicas the weights give it. Once its other 2 pods have been
@@ -78,17 +81,22 @@ spec:
 // replicas stay without rebalance, and with rebalance the plan returns to
 // 4:2.
 func TestReplicasFollowCapacity(t *testing.T) {
-	ctx := context.Background()
 	f := workloads.get(t)
-	host, members := workloads.kubeconfig("host"), workloads.kubeconfig("federation")
+	checkReplicasFollowCapacity(t, workloads.kubeconfig("host"), workloads.kubeconfig("federation"), f.Members[0], f.Members[1])
+}
+
+// checkReplicasFollowCapacity is what both capacity tests check: short's
+// nodes have room for 2 of the 4 replicas its weight gives it, roomy's for
+// 10; host and members are kubeconfigs, members with a context per member.
+func checkReplicasFollowCapacity(t *testing.T, host, members string, short, roomy *framework.Cluster) {
+	ctx := context.Background()
 	waitDiscovers(t, host, "federatednamespaces", "federateddeployments")
 
-	// Nodes of this test's own, tainted so that other tests' pods keep off
-	// them: room for 2 pods in member-1, plenty in member-2.
+	// Nodes of this test's own, tainted so that other tests' pods keep off them.
 	taint := corev1.Taint{Key: "fedhub.io/e2e", Value: "capacity", Effect: corev1.TaintEffectNoSchedule}
 	nodes := map[*framework.Cluster]framework.KwokNode{
-		f.Members[0]: {Labels: map[string]string{"fedhub.io/e2e": "capacity"}, Taints: []corev1.Taint{taint}, Pods: 2},
-		f.Members[1]: {Labels: map[string]string{"fedhub.io/e2e": "capacity"}, Taints: []corev1.Taint{taint}, Pods: 10},
+		short: {Labels: map[string]string{"fedhub.io/e2e": "capacity"}, Taints: []corev1.Taint{taint}, Pods: 2},
+		roomy: {Labels: map[string]string{"fedhub.io/e2e": "capacity"}, Taints: []corev1.Taint{taint}, Pods: 10},
 	}
 	for member, node := range nodes {
 		name := member.Name + "-capacity"
@@ -103,7 +111,7 @@ func TestReplicasFollowCapacity(t *testing.T) {
 	}
 
 	manifest := filepath.Join(t.TempDir(), "capacity.yaml")
-	if err := os.WriteFile(manifest, []byte(capacityManifest), 0o644); err != nil {
+	if err := os.WriteFile(manifest, []byte(capacityManifest(short.Name, roomy.Name)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mustKubectlAs(t, host, "create", "namespace", "capacity")
@@ -128,12 +136,20 @@ func TestReplicasFollowCapacity(t *testing.T) {
 				` capacity:{range .status.estimatedCapacity[*]}{.name}={.replicas}{end}`)
 		return strings.TrimSpace(out), err == nil
 	}
+	// plan is the preference's clusters as the status lists them, by name.
+	plan := func(shortReplicas, roomyReplicas int) string {
+		first, second := fmt.Sprintf("%s=%d", short.Name, shortReplicas), fmt.Sprintf("%s=%d", roomy.Name, roomyReplicas)
+		if roomy.Name < short.Name {
+			first, second = second, first
+		}
+		return first + " " + second
+	}
 
-	moved := t.Run("the replicas member-1 cannot run move to member-2", func(t *testing.T) {
-		eventuallyWithin(t, capacityDeadline, "member-1 runs the 2 replicas it has room for", memberReplicas("member-1"), "2/2")
-		eventuallyWithin(t, capacityDeadline, "member-2 runs the other 4", memberReplicas("member-2"), "4/4")
-		eventually(t, "the preference reports the plan, why and member-1's capacity", preference,
-			"member-1=2 member-2=4 ReplicasMoved capacity:member-1=2")
+	moved := t.Run(fmt.Sprintf("the replicas %s cannot run move to %s", short.Name, roomy.Name), func(t *testing.T) {
+		eventuallyWithin(t, capacityDeadline, short.Name+" runs the 2 replicas it has room for", memberReplicas(short.Name), "2/2")
+		eventuallyWithin(t, capacityDeadline, roomy.Name+" runs the other 4", memberReplicas(roomy.Name), "4/4")
+		eventually(t, "the preference reports the plan, why and "+short.Name+"'s capacity", preference,
+			plan(2, 4)+" ReplicasMoved capacity:"+short.Name+"=2")
 		mustKubectlAs(t, host, "wait", "--for=condition=Ready", "federateddeployment/web", "-n", "capacity", "--timeout=90s")
 		ready := mustKubectlAs(t, host, "get", "federateddeployment", "web", "-n", "capacity", "-o", "jsonpath={.status.readyReplicas}")
 		if ready != "6" {
@@ -141,7 +157,7 @@ func TestReplicasFollowCapacity(t *testing.T) {
 		}
 		message := mustKubectlAs(t, host, "get", "rsp", "web", "-n", "capacity", "-o",
 			`jsonpath={.status.conditions[?(@.type=="Scheduled")].message} {.status.estimatedCapacity[0].message}`)
-		for _, want := range []string{"member-1 runs 2 of its preferred 4", "unschedulable for more than 1m0s", "Too many pods"} {
+		for _, want := range []string{short.Name + " runs 2 of its preferred 4", "unschedulable for more than 1m0s", "Too many pods"} {
 			if !strings.Contains(message, want) {
 				t.Errorf("the preference's status says %q, want it to say %q", message, want)
 			}
@@ -151,15 +167,15 @@ func TestReplicasFollowCapacity(t *testing.T) {
 	if !moved {
 		t.Fatal("the replicas did not move; room coming back would prove nothing")
 	}
-	t.Run("when member-1 has room again, rebalance returns the plan to 4:2", func(t *testing.T) {
-		if err := f.Members[0].SetKwokNodePods(ctx, f.Members[0].Name+"-capacity", 10); err != nil {
+	t.Run(fmt.Sprintf("when %s has room again, rebalance returns the plan to 4:2", short.Name), func(t *testing.T) {
+		if err := short.SetKwokNodePods(ctx, short.Name+"-capacity", 10); err != nil {
 			t.Fatal(err)
 		}
 		// Without rebalance, running replicas stay where they are, as in KubeFed.
-		eventually(t, "the preference drops member-1's estimate and keeps the plan", preference, "member-1=2 member-2=4 Scheduled capacity:")
+		eventually(t, "the preference drops "+short.Name+"'s estimate and keeps the plan", preference, plan(2, 4)+" Scheduled capacity:")
 		mustKubectlAs(t, host, "patch", "rsp", "web", "-n", "capacity", "--type=merge", "-p", `{"spec":{"rebalance":true}}`)
-		eventuallyWithin(t, capacityDeadline, "member-1 runs 4 replicas", memberReplicas("member-1"), "4/4")
-		eventuallyWithin(t, capacityDeadline, "member-2 runs 2", memberReplicas("member-2"), "2/2")
-		eventually(t, "the preference reports the 2:1 plan", preference, "member-1=4 member-2=2 Scheduled capacity:")
+		eventuallyWithin(t, capacityDeadline, short.Name+" runs 4 replicas", memberReplicas(short.Name), "4/4")
+		eventuallyWithin(t, capacityDeadline, roomy.Name+" runs 2", memberReplicas(roomy.Name), "2/2")
+		eventually(t, "the preference reports the 2:1 plan", preference, plan(4, 2)+" Scheduled capacity:")
 	})
 }
