@@ -19,6 +19,7 @@ targets=(
   "./pkg/render FuzzRender 60000x"
   "./pkg/reconciler/propagation FuzzPropagationReconcile 12000x"
   "./pkg/reconciler/propagation FuzzManagerTypeConfigs 50000x"
+  "./pkg/reconciler/propagation FuzzDependencies 8000x"
   "./pkg/reconciler/scheduling FuzzSchedulingSync 30000x"
   "./pkg/reconciler/clusterhealth FuzzClusterHealthProbe 15000x"
   "./pkg/agent/work FuzzReconcile 20000x"
