@@ -115,6 +115,23 @@ rules: []
 	}
 }
 
+// TestRenderChecksKubeVersion: a chart's kubeVersion constraint is checked
+// against the version rendered for, so a member outside it is told why.
+func TestRenderChecksKubeVersion(t *testing.T) {
+	spec := webChart("1.0.0")
+	spec.Name = "old-clusters"
+	spec.KubeVersion = "<1.30.0-0"
+	_, charts := fetchSpecs(t, spec)
+	engine := NewEngine(EngineOptions{})
+	if _, err := engine.Render(context.Background(), charts["old-clusters"], "rel", "apps", nil, &Capabilities{KubeVersion: "v1.29.3"}); err != nil {
+		t.Errorf("rendering for v1.29.3: %v", err)
+	}
+	_, err := engine.Render(context.Background(), charts["old-clusters"], "rel", "apps", nil, &Capabilities{KubeVersion: "v1.37.2"})
+	if !errors.Is(err, ErrRender) || !strings.Contains(err.Error(), "v1.37.2") || !strings.Contains(err.Error(), "<1.30.0-0") {
+		t.Errorf("rendering for v1.37.2: %v, want ErrRender naming the version and the constraint", err)
+	}
+}
+
 func TestRenderErrors(t *testing.T) {
 	failing := webChart("1.0.0")
 	failing.Name = "failing"

@@ -39,6 +39,8 @@ type ChartSpec struct {
 	Name       string
 	Version    string
 	AppVersion string
+	// KubeVersion is the chart's Kubernetes version constraint, e.g. ">=1.30.0-0".
+	KubeVersion string
 	// Templates maps file names under templates/ to their content.
 	Templates map[string]string
 	// CRDs maps file names under crds/ to their content.
@@ -120,7 +122,7 @@ func buildChart(spec ChartSpec) (*chartv2.Chart, error) {
 	chart := &chartv2.Chart{
 		Metadata: &chartv2.Metadata{
 			APIVersion: chartv2.APIVersionV2, Name: spec.Name, Version: spec.Version,
-			AppVersion: spec.AppVersion, Type: "application",
+			AppVersion: spec.AppVersion, KubeVersion: spec.KubeVersion, Type: "application",
 		},
 		Values: spec.Values,
 		// The archive's values.yaml is written from the raw file, as `helm package` copies it.

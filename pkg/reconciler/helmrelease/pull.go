@@ -154,9 +154,7 @@ func (c *Controller) applyToPull(ctx context.Context, release *appsv1alpha1.Fede
 	if err != nil {
 		return appsv1alpha1.HelmReleaseClusterStatus{}, err
 	}
-	// Helm's default capabilities: the agent renders again with the
-	// member's, and refuses whatever kind that adds.
-	objects, err := c.renderer.Render(ctx, chart, releaseName(release), release.Namespace, values, nil)
+	objects, err := c.renderer.Render(ctx, chart, releaseName(release), release.Namespace, values, pullCapabilities(cluster))
 	if err != nil {
 		return appsv1alpha1.HelmReleaseClusterStatus{}, err
 	}
@@ -202,6 +200,17 @@ func (c *Controller) applyToPull(ctx context.Context, release *appsv1alpha1.Fede
 		return waiting("waiting for the cluster's agent"), nil
 	}
 	return reportedStatus(release.Generation, cluster.Name, current, previous), nil
+}
+
+// pullCapabilities are what fedhub knows of a pull member to render for:
+// the version its agent reports, against which a chart's kubeVersion
+// constraint is checked, and Helm's default APIs. The agent renders again
+// with the member's own APIs and refuses whatever kind that adds.
+func pullCapabilities(cluster *corev1beta1.KubeFedCluster) *helm.Capabilities {
+	if cluster.Status.KubernetesVersion == "" {
+		return nil
+	}
+	return &helm.Capabilities{KubeVersion: cluster.Status.KubernetesVersion}
 }
 
 // reportedStatus is a pull cluster's status from its agent's report on the

@@ -114,9 +114,16 @@ func TestReleaseWorkComparesValuesByContent(t *testing.T) {
 }
 
 // fakeRenderer renders objects whatever the chart.
-type fakeRenderer struct{ objects []helm.RenderedObject }
+// fakeRenderer renders objects, and keeps the capabilities it was last asked for in caps when set.
+type fakeRenderer struct {
+	objects []helm.RenderedObject
+	caps    **helm.Capabilities
+}
 
-func (r fakeRenderer) Render(context.Context, *helm.Chart, string, string, map[string]any, *helm.Capabilities) ([]helm.RenderedObject, error) {
+func (r fakeRenderer) Render(_ context.Context, _ *helm.Chart, _, _ string, _ map[string]any, caps *helm.Capabilities) ([]helm.RenderedObject, error) {
+	if r.caps != nil {
+		*r.caps = caps
+	}
 	return r.objects, nil
 }
 
@@ -170,11 +177,17 @@ func TestApplyToPull(t *testing.T) {
 		t.Fatalf("a ClusterRole by an editor: %v, Works %v", err, works.byName)
 	}
 
-	c.renderer = fakeRenderer{objects: []helm.RenderedObject{configMap}}
+	// Rendered for the version the member's agent reports.
+	var caps *helm.Capabilities
+	c.renderer = fakeRenderer{objects: []helm.RenderedObject{configMap}, caps: &caps}
+	cluster.Status.KubernetesVersion = "v1.29.3"
 	s, err := c.applyToPull(context.Background(), release, cluster, chart, alice, appsv1alpha1.HelmReleaseClusterStatus{})
 	work := works.byName[name]
 	if err != nil || s.Status != StatusWaiting || work == nil {
 		t.Fatalf("first apply: %+v, %v, Work %v", s, err, work)
+	}
+	if caps == nil || caps.KubeVersion != "v1.29.3" {
+		t.Errorf("rendered with %+v, want the member's version v1.29.3", caps)
 	}
 	if allowed := work.Spec.HelmRelease.Allowed; len(allowed) != 1 || allowed[0] != (agentv1alpha1.WorkAllowedKind{Kind: "ConfigMap", Namespaced: true}) {
 		t.Errorf("allowed %v, want the ConfigMap kind only", allowed)
