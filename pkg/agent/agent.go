@@ -39,6 +39,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/agent/identity"
 	"github.com/fedhub/fedhub/pkg/agent/tunnel"
 	"github.com/fedhub/fedhub/pkg/agent/work"
+	"github.com/fedhub/fedhub/pkg/helm"
 )
 
 const (
@@ -138,7 +139,7 @@ func Run(ctx context.Context, o *Options) error {
 	defer stopWorks()
 	works := work.NewController(workCtx, o.ClusterName, o.FederationNamespace, hub, memberDynamic)
 	works.ReportPods(pods)
-	releases := work.NewReleaseInstaller(memberConfig)
+	releases := work.NewReleaseInstaller(memberConfig, helm.FetcherOptions{AllowLoopback: o.HelmAllowLoopback})
 	works.InstallReleases(releases)
 	worksDone := make(chan struct{})
 	go func() {

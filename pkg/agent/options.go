@@ -50,6 +50,8 @@ type Options struct {
 	LeaseDuration       time.Duration
 	TokenExpiration     time.Duration
 	Workers             int
+	// HelmAllowLoopback lets Helm charts be fetched from loopback addresses.
+	HelmAllowLoopback bool
 }
 
 // NewOptions returns the defaults.
@@ -72,6 +74,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "how long the cluster counts as reachable after a lease renewal; the agent renews every quarter of it")
 	fs.DurationVar(&o.TokenExpiration, "token-expiration", o.TokenExpiration, "lifetime to ask for the agent's tokens (at least 10m); each is renewed after 80% of it")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Works reconciled in parallel")
+	fs.BoolVar(&o.HelmAllowLoopback, "helm-allow-loopback-repositories", o.HelmAllowLoopback, "fetch Helm charts from repositories on loopback addresses (tests, local development); link-local addresses are always refused")
 }
 
 // Validate checks the options.

@@ -41,6 +41,7 @@ import (
 	generatedopenapi "github.com/fedhub/fedhub/generated/openapi"
 	"github.com/fedhub/fedhub/pkg/agentidentity"
 	"github.com/fedhub/fedhub/pkg/clusterproxy"
+	"github.com/fedhub/fedhub/pkg/helm"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/helmrelease"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
@@ -65,6 +66,8 @@ type Config struct {
 	Propagation propagation.Tuning
 	// Capacity tunes the scheduler's capacity estimate.
 	Capacity schedulingreconciler.CapacityTuning
+	// HelmCharts are how FederatedHelmReleases' charts are fetched.
+	HelmCharts helm.FetcherOptions
 	// LeaderElection, when set, runs the reconcilers only while this replica leads.
 	LeaderElection *LeaderElection
 	// TunnelPeers, when set, lets every replica reach the pull tunnels the others hold.
@@ -82,6 +85,8 @@ type CompletedConfig struct {
 	Propagation propagation.Tuning
 	// Capacity tunes the scheduler's capacity estimate.
 	Capacity schedulingreconciler.CapacityTuning
+	// HelmCharts are how FederatedHelmReleases' charts are fetched.
+	HelmCharts helm.FetcherOptions
 	// LeaderElection, when set, runs the reconcilers only while this replica leads.
 	LeaderElection *LeaderElection
 	// TunnelPeers, when set, lets every replica reach the pull tunnels the others hold.
@@ -96,7 +101,7 @@ type Server struct {
 // Complete fills the defaults the generic server derives from the configuration.
 func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{GenericConfig: c.GenericConfig.Complete(), HostConfig: c.GenericConfig.ClientConfig, Controllers: c.Controllers,
-		Propagation: c.Propagation, Capacity: c.Capacity, LeaderElection: c.LeaderElection, TunnelPeers: c.TunnelPeers}
+		Propagation: c.Propagation, Capacity: c.Capacity, HelmCharts: c.HelmCharts, LeaderElection: c.LeaderElection, TunnelPeers: c.TunnelPeers}
 }
 
 // New builds the server and installs the core.kubefed.io, scheduling.kubefed.io,

@@ -261,7 +261,7 @@ func (c CompletedConfig) runReconcilers(ctx context.Context, loopback *rest.Conf
 	if enabled.helm {
 		recorder := broadcaster.NewRecorder(clientsetscheme.Scheme, corev1.EventSource{Component: "fedhub-" + helmrelease.ControllerName})
 		controller, err := helmrelease.NewController(allNamespaces.Apps().V1alpha1().FederatedHelmReleases(), client.AppsV1alpha1(),
-			factory.Core().V1beta1().KubeFedClusters(), secrets, c.GenericConfig.Authorization.Authorizer, recorder)
+			factory.Core().V1beta1().KubeFedClusters(), secrets, c.GenericConfig.Authorization.Authorizer, recorder, c.HelmCharts)
 		if err != nil {
 			return err
 		}

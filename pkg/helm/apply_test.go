@@ -164,7 +164,7 @@ data:
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetcher := NewFetcher(FetcherOptions{})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true})
 	fetch := func(name, version string) *Chart {
 		t.Helper()
 		chart, err := fetcher.Fetch(ctx, ChartSource{Repository: repository.URL, Name: name, Version: version})
@@ -374,7 +374,7 @@ metadata:
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetcher := NewFetcher(FetcherOptions{})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true})
 	engine := NewEngine(EngineOptions{OperationTimeout: time.Minute})
 	for _, tc := range []struct {
 		chart string

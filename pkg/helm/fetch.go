@@ -87,6 +87,10 @@ type FetcherOptions struct {
 	IndexTTL time.Duration
 	// PlainHTTPRegistries lets oci:// sources use plain HTTP (tests only).
 	PlainHTTPRegistries bool
+	// AllowLoopback lets repositories on loopback addresses be fetched
+	// (tests, local development). Link-local, unspecified and multicast
+	// addresses are never connected to.
+	AllowLoopback bool
 }
 
 func (o FetcherOptions) withDefaults() FetcherOptions {
@@ -114,6 +118,8 @@ func (o FetcherOptions) withDefaults() FetcherOptions {
 type Fetcher struct {
 	options FetcherOptions
 	client  *http.Client
+	// transport refuses forbidden addresses; every request goes through it.
+	transport http.RoundTripper
 
 	mu         sync.Mutex
 	charts     map[ChartSource]*cachedChart
@@ -142,10 +148,13 @@ type fetchCall struct {
 // NewFetcher returns a Fetcher; it never sends credentials anywhere.
 func NewFetcher(options FetcherOptions) *Fetcher {
 	options = options.withDefaults()
+	transport := guardedTransport(options.AllowLoopback)
 	return &Fetcher{
-		options: options,
+		options:   options,
+		transport: transport,
 		client: &http.Client{
-			Timeout: options.Timeout,
+			Timeout:   options.Timeout,
+			Transport: transport,
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if len(via) >= 5 {
 					return errors.New("too many redirects")
@@ -443,7 +452,7 @@ func (f *Fetcher) download(ctx context.Context, source ChartSource, downloadURL 
 func (f *Fetcher) registryClient() (*registry.Client, error) {
 	httpClient := &http.Client{
 		Timeout:       f.options.Timeout,
-		Transport:     &limitedTransport{next: http.DefaultTransport, limit: f.options.MaxArchiveBytes},
+		Transport:     &limitedTransport{next: f.transport, limit: f.options.MaxArchiveBytes},
 		CheckRedirect: f.client.CheckRedirect,
 	}
 	authorizer := &auth.Client{

@@ -87,7 +87,7 @@ func TestFetchCachesByResolvedVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	fetcher := NewFetcher(FetcherOptions{IndexTTL: time.Hour})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true, IndexTTL: time.Hour})
 	for _, version := range []string{"1.0.0", "1.0.0", "^1.0.0", ""} {
 		chart, err := fetcher.Fetch(ctx, ChartSource{Repository: repository.URL, Name: "web", Version: version})
 		if err != nil {
@@ -108,7 +108,7 @@ func TestFetchCachesByResolvedVersion(t *testing.T) {
 	if err := repository.Add(webChart("1.1.0")); err != nil {
 		t.Fatal(err)
 	}
-	fresh := NewFetcher(FetcherOptions{})
+	fresh := NewFetcher(FetcherOptions{AllowLoopback: true})
 	chart, err := fresh.Fetch(ctx, ChartSource{Repository: repository.URL, Name: "web", Version: "^1.0.0"})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestFetchLimitsArchiveSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetcher := NewFetcher(FetcherOptions{MaxArchiveBytes: 512})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true, MaxArchiveBytes: 512})
 	_, err = fetcher.Fetch(context.Background(), ChartSource{Repository: repository.URL, Name: "web", Version: "1.0.0"})
 	if err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("got %v, want an error about the size limit", err)
@@ -151,7 +151,7 @@ entries:
     urls: ["` + archiveURL + `"]
 `))
 		}))
-		_, err := NewFetcher(FetcherOptions{}).Fetch(context.Background(), ChartSource{Repository: server.URL, Name: "web", Version: "1.0.0"})
+		_, err := NewFetcher(FetcherOptions{AllowLoopback: true}).Fetch(context.Background(), ChartSource{Repository: server.URL, Name: "web", Version: "1.0.0"})
 		server.Close()
 		if !errors.Is(err, ErrUnsupportedSource) {
 			t.Errorf("archive URL %s: got %v, want ErrUnsupportedSource", archiveURL, err)
@@ -164,7 +164,7 @@ func TestFetchRefusesRedirectToFile(t *testing.T) {
 		http.Redirect(w, r, "file:///etc/hostname", http.StatusFound)
 	}))
 	defer server.Close()
-	_, err := NewFetcher(FetcherOptions{}).Fetch(context.Background(), ChartSource{Repository: server.URL, Name: "web", Version: "1.0.0"})
+	_, err := NewFetcher(FetcherOptions{AllowLoopback: true}).Fetch(context.Background(), ChartSource{Repository: server.URL, Name: "web", Version: "1.0.0"})
 	if err == nil {
 		t.Fatal("a redirect to file:// was followed")
 	}
@@ -183,7 +183,7 @@ func TestConcurrentFetchAndRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetcher := NewFetcher(FetcherOptions{})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true})
 	engine := NewEngine(EngineOptions{})
 	errs := make(chan error, 16)
 	for i := range 16 {
@@ -308,7 +308,7 @@ func TestFetchFromOCIRegistry(t *testing.T) {
 	defer server.Close()
 	base := "oci://" + strings.TrimPrefix(server.URL, "http://") + "/charts"
 
-	fetcher := NewFetcher(FetcherOptions{PlainHTTPRegistries: true})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true, PlainHTTPRegistries: true})
 	for version, want := range map[string]string{"1.0.0": "1.0.0", "~1.2": "1.2.0", "": "1.2.0"} {
 		chart, err := fetcher.Fetch(context.Background(), ChartSource{Repository: base, Name: "web", Version: version})
 		if err != nil {
@@ -321,7 +321,7 @@ func TestFetchFromOCIRegistry(t *testing.T) {
 	if registry.authorized != 0 {
 		t.Errorf("%d requests carried credentials", registry.authorized)
 	}
-	small := NewFetcher(FetcherOptions{PlainHTTPRegistries: true, MaxArchiveBytes: 100})
+	small := NewFetcher(FetcherOptions{AllowLoopback: true, PlainHTTPRegistries: true, MaxArchiveBytes: 100})
 	if _, err := small.Fetch(context.Background(), ChartSource{Repository: base, Name: "web", Version: "1.0.0"}); err == nil {
 		t.Error("an archive over MaxArchiveBytes was pulled")
 	}
@@ -347,7 +347,7 @@ func TestFetchFromOCIRegistrySendsNoCredentials(t *testing.T) {
 	}
 	t.Setenv("DOCKER_CONFIG", dockerConfig)
 
-	fetcher := NewFetcher(FetcherOptions{PlainHTTPRegistries: true})
+	fetcher := NewFetcher(FetcherOptions{AllowLoopback: true, PlainHTTPRegistries: true})
 	for _, version := range []string{"1.0.0", "^1"} {
 		if _, err := fetcher.Fetch(context.Background(), ChartSource{Repository: "oci://" + host + "/charts", Name: "web", Version: version}); err == nil {
 			t.Errorf("version %q: fetched from a registry that wants credentials", version)

@@ -300,6 +300,15 @@ func TestHelmReleaseTenancy(t *testing.T) {
 		t.Errorf("member-1's helm list in team-a: %q, want nothing", got)
 	}
 
+	// fedhub fetches charts from inside its own network: a repository on a
+	// link-local address (where cloud metadata services answer) is refused
+	// before any connection, whatever the tenant may do on the host.
+	mustApplyAs(t, alice, fedHelmRelease("team-a", "metadata", "http://169.254.169.254/latest", "hello", "", "  placement: {clusters: [{name: member-1}]}\n"))
+	eventually(t, "the link-local repository's status", releaseStatus("team-a", "metadata"), "member-1=failed//")
+	if message := releaseMessage("team-a", "metadata", "member-1"); !strings.Contains(message, "169.254.169.254 is link-local") {
+		t.Errorf("the status message %q does not say the repository's address is refused", message)
+	}
+
 	// What alice may create goes through, with her own chart.
 	mustApplyAs(t, alice, fedHelmRelease("team-a", "hello", charts.URL, "hello", "", "  placement: {clusters: [{name: member-1}]}\n"))
 	eventually(t, "alice's own chart", releaseStatus("team-a", "hello"), "member-1=deployed/1/1.0.0")

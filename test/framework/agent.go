@@ -71,6 +71,8 @@ func (f *Federation) JoinPull(ctx context.Context, binaries Binaries, member *Cl
 		"--hub-kubeconfig=" + bootstrap,
 		"--member-kubeconfig=" + member.AdminKubeconfig,
 		"--state-dir=" + filepath.Join(dir, "state"),
+		// The harness's chart repositories are on 127.0.0.1.
+		"--helm-allow-loopback-repositories",
 		"-v=2",
 	}
 	if o.LeaseDuration > 0 {

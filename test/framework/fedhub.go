@@ -171,6 +171,8 @@ func StartFedhub(ctx context.Context, binaries Binaries, host *Cluster, dir stri
 		"authorization-kubeconfig":  kubeconfig,
 		"embedded-etcd-dir":         filepath.Join(dir, "fedhub-etcd"),
 		"cert-dir":                  filepath.Join(dir, "fedhub-certs"),
+		// Everything the harness runs, chart repositories included, is on 127.0.0.1.
+		"helm-allow-loopback-repositories": "true",
 	})
 	args = append(args, extraArgs...)
 	process, err := StartProcess("fedhub-apiserver", dir, binaries.FedhubAPIServer, args...)

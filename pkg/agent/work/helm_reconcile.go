@@ -52,8 +52,8 @@ type ReleaseInstaller interface {
 
 // NewReleaseInstaller installs releases in the member reached with config,
 // fetching charts from their repositories itself.
-func NewReleaseInstaller(config *rest.Config) ReleaseInstaller {
-	return &memberReleases{config: config, fetcher: helm.NewFetcher(helm.FetcherOptions{}), engine: helm.NewEngine(helm.EngineOptions{})}
+func NewReleaseInstaller(config *rest.Config, fetch helm.FetcherOptions) ReleaseInstaller {
+	return &memberReleases{config: config, fetcher: helm.NewFetcher(fetch), engine: helm.NewEngine(helm.EngineOptions{})}
 }
 
 type memberReleases struct {

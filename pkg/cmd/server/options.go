@@ -44,6 +44,7 @@ import (
 	"github.com/fedhub/fedhub/pkg/admission/clusteraccess"
 	"github.com/fedhub/fedhub/pkg/admission/clustersecret"
 	"github.com/fedhub/fedhub/pkg/apiserver"
+	"github.com/fedhub/fedhub/pkg/helm"
 	"github.com/fedhub/fedhub/pkg/leaderelection"
 	"github.com/fedhub/fedhub/pkg/reconciler/propagation"
 	"github.com/fedhub/fedhub/pkg/reconciler/scheduling"
@@ -70,6 +71,8 @@ type Options struct {
 	AlternateDNS []string
 	// Controllers selects the embedded reconcilers, as kube-controller-manager's --controllers does.
 	Controllers []string
+	// HelmCharts are how FederatedHelmReleases' charts are fetched.
+	HelmCharts helm.FetcherOptions
 	// Propagation tunes the propagation controllers.
 	Propagation propagation.Tuning
 	// Capacity tunes the scheduler's estimate of the members' capacity.
@@ -142,6 +145,10 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 			"Warnings are always recorded. 0 records every Normal event.")
 	pf.IntVar(&o.Propagation.EventBurst, "propagation-event-burst", o.Propagation.EventBurst,
 		"Normal events propagation may record in a burst above --propagation-event-qps.")
+	hf := fss.FlagSet("helm")
+	hf.BoolVar(&o.HelmCharts.AllowLoopback, "helm-allow-loopback-repositories", o.HelmCharts.AllowLoopback,
+		"Fetch the charts of FederatedHelmReleases from repositories on loopback addresses (tests, local development). "+
+			"Link-local, unspecified and multicast addresses are always refused.")
 	sf := fss.FlagSet("scheduling")
 	sf.DurationVar(&o.Capacity.UnschedulableThreshold, "rsp-unschedulable-threshold", o.Capacity.UnschedulableThreshold,
 		"How long a pod of a ReplicaSchedulingPreference's workload must stay unschedulable in a member before the member "+
@@ -314,7 +321,8 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	config := &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation, Capacity: o.Capacity}
+	config := &apiserver.Config{GenericConfig: serverConfig, Controllers: o.Controllers, Propagation: o.Propagation, Capacity: o.Capacity,
+		HelmCharts: o.HelmCharts}
 	if o.LeaderElect {
 		storage := o.RecommendedOptions.Etcd.StorageConfig
 		config.LeaderElection = &apiserver.LeaderElection{

@@ -92,10 +92,10 @@ type installer interface {
 
 // NewController wires the controller: releases in every namespace, the
 // KubeFedClusters of the federation namespace and the Secrets holding their
-// credentials. authz is nil on a standalone fedhub.
+// credentials. authz is nil on a standalone fedhub; fetch says how charts are fetched.
 func NewController(releases appsinformers.FederatedHelmReleaseInformer, client appsclient.FederatedHelmReleasesGetter,
 	clusters coreinformers.KubeFedClusterInformer, secrets coreinformersv1.SecretInformer, authz authorizer.Authorizer,
-	recorder record.EventRecorder) (*Controller, error) {
+	recorder record.EventRecorder, fetch helm.FetcherOptions) (*Controller, error) {
 	engine := helm.NewEngine(helm.EngineOptions{})
 	c := &Controller{
 		releases:  releases.Lister(),
@@ -103,7 +103,7 @@ func NewController(releases appsinformers.FederatedHelmReleaseInformer, client a
 		clusters:  clusters.Lister(),
 		secrets:   secrets.Lister(),
 		recorder:  recorder,
-		charts:    helm.NewFetcher(helm.FetcherOptions{}),
+		charts:    helm.NewFetcher(fetch),
 		installer: engine,
 		renderer:  engine,
 		authz:     authz,
