@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"helm.sh/helm/v4/pkg/action"
+	helmrelease "helm.sh/helm/v4/pkg/release"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -99,11 +100,8 @@ func memberHelmList(member, namespace string) func() (string, bool) {
 // helmListIn is memberHelmList with the context member of kubeconfig.
 func helmListIn(kubeconfig, member, namespace string) func() (string, bool) {
 	return func() (string, bool) {
-		context := member
-		flags := genericclioptions.NewConfigFlags(false)
-		flags.KubeConfig, flags.Context, flags.Namespace = &kubeconfig, &context, &namespace
-		cfg := action.NewConfiguration()
-		if err := cfg.Init(flags, namespace, ""); err != nil {
+		cfg, err := helmConfig(kubeconfig, member, namespace)
+		if err != nil {
 			return err.Error(), false
 		}
 		list := action.NewList(cfg)
@@ -112,17 +110,56 @@ func helmListIn(kubeconfig, member, namespace string) func() (string, bool) {
 		if err != nil {
 			return err.Error(), false
 		}
-		var rows []string
-		for _, r := range releasers {
-			rel, ok := r.(*release.Release)
-			if !ok || rel.Info == nil || rel.Chart == nil || rel.Chart.Metadata == nil {
-				return fmt.Sprintf("unexpected release %#v", r), false
-			}
-			rows = append(rows, fmt.Sprintf("%s=%s/%d/%s", rel.Name, rel.Info.Status, rel.Version, rel.Chart.Metadata.Version))
-		}
-		sort.Strings(rows)
-		return strings.Join(rows, ","), true
+		return releaseRows(releasers, func(rel *release.Release) string {
+			return fmt.Sprintf("%s=%s/%d/%s", rel.Name, rel.Info.Status, rel.Version, rel.Chart.Metadata.Version)
+		})
 	}
+}
+
+// memberHelmHistory is what `helm history name -n namespace --kube-context
+// member` shows: revision=status/chart version, in revision order.
+func memberHelmHistory(member, namespace, name string) func() (string, bool) {
+	return func() (string, bool) {
+		cfg, err := helmConfig(federationKubeconfig(), member, namespace)
+		if err != nil {
+			return err.Error(), false
+		}
+		releasers, err := action.NewHistory(cfg).Run(name)
+		if err != nil {
+			return err.Error(), false
+		}
+		return releaseRows(releasers, func(rel *release.Release) string {
+			// Zero-padded so that sorting keeps revision order.
+			return fmt.Sprintf("%02d=%s/%s", rel.Version, rel.Info.Status, rel.Chart.Metadata.Version)
+		})
+	}
+}
+
+// helmConfig is the Helm SDK's configuration for the context member of
+// kubeconfig, as the helm CLI builds it from its flags.
+func helmConfig(kubeconfig, member, namespace string) (*action.Configuration, error) {
+	context := member
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig, flags.Context, flags.Namespace = &kubeconfig, &context, &namespace
+	cfg := action.NewConfiguration()
+	if err := cfg.Init(flags, namespace, ""); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// releaseRows formats each release with row, sorted and joined by commas.
+func releaseRows(releasers []helmrelease.Releaser, row func(*release.Release) string) (string, bool) {
+	var rows []string
+	for _, r := range releasers {
+		rel, ok := r.(*release.Release)
+		if !ok || rel.Info == nil || rel.Chart == nil || rel.Chart.Metadata == nil {
+			return fmt.Sprintf("unexpected release %#v", r), false
+		}
+		rows = append(rows, row(rel))
+	}
+	sort.Strings(rows)
+	return strings.Join(rows, ","), true
 }
 
 // releaseStatus reads a FederatedHelmRelease's status: cluster=status/revision/chart version, sorted.
@@ -200,6 +237,8 @@ func TestHelmRelease(t *testing.T) {
 		eventually(t, "the status", releaseStatus(namespace, "hello"), "member-1=deployed/1/1.0.0,member-2=deployed/2/1.0.0")
 		eventually(t, "member-2's helm list", memberHelmList("member-2", namespace), "hello=deployed/2/1.0.0")
 		eventually(t, "member-1's helm list", memberHelmList("member-1", namespace), "hello=deployed/1/1.0.0")
+		eventually(t, "member-2's helm history", memberHelmHistory("member-2", namespace, "hello"), "01=superseded/1.0.0,02=deployed/1.0.0")
+		eventually(t, "member-1's helm history", memberHelmHistory("member-1", namespace, "hello"), "01=deployed/1.0.0")
 	})
 
 	t.Run("a chart that fails to render reports the error and changes nothing", func(t *testing.T) {
