@@ -69,7 +69,13 @@ func guardedTransport(allowLoopback bool) http.RoundTripper {
 			return checkAddress(address, allowLoopback)
 		},
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The default transport's proxy, HTTP/2 and idle settings, unless a
+	// program replaced it with something else.
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		base = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	transport := base.Clone()
 	transport.DialContext = dialer.DialContext
 	return &urlGuard{next: transport, allowLoopback: allowLoopback}
 }

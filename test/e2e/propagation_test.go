@@ -228,7 +228,8 @@ func TestPropagation(t *testing.T) {
 }
 
 // waitHostDiscovers waits until the host's discovery lists the federated
-// resources. fedhub creates its default types one by one at its first start,
+// resources, of types.kubefed.io only (waitHostServesHelmReleases waits
+// for apps.fedhub.io). fedhub creates its default types one by one at its first start,
 // and the host's aggregator may have read a part of them: it reads again
 // about every minute.
 func waitHostDiscovers(t *testing.T, resources ...string) {
