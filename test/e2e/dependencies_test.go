@@ -17,11 +17,8 @@ limitations under the License.
 package e2e
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/fedhub/fedhub/test/framework"
 )
 
 // dependentDeployment is a FederatedDeployment whose dependencies follow it,
@@ -212,14 +209,11 @@ spec:
 
 // TestDependenciesPull: a dependency follows a workload to a pull member
 // too, through a Work its agent applies; the decision is the one push
-// members get. The federation is its own: API-only members, member-2 in
+// members get. The federation is pullShared: API-only members, member-2 in
 // pull mode.
 func TestDependenciesPull(t *testing.T) {
-	f, dir := startOwnPullFederation(t, "deps-pull", framework.FederationOptions{MembersAPIOnly: true})
-	host, members := filepath.Join(dir, "kubeconfigs", "host.kubeconfig"), filepath.Join(dir, "kubeconfigs", "federation.kubeconfig")
-	if err := f.WriteKubeconfigs(filepath.Join(dir, "kubeconfigs")); err != nil {
-		t.Fatal(err)
-	}
+	pullShared.get(t)
+	host, members := pullShared.kubeconfig("host"), pullShared.kubeconfig("federation")
 	waitDiscovers(t, host, "federatednamespaces", "federatedconfigmaps", "federateddeployments")
 	const namespace = "deps-pull"
 	apply := func(manifest string) {

@@ -37,6 +37,11 @@ var (
 	shared = &lazyFederation{dirPattern: "fedhub-e2e-", options: framework.FederationOptions{Members: 2, MembersAPIOnly: true}}
 	// workloads is a host with two full members whose kwok nodes run pods.
 	workloads = &lazyFederation{dirPattern: "fedhub-e2e-workloads-", options: framework.FederationOptions{Members: 2, NodesPerMember: 1}}
+	// pullShared is a host with two API-only members, member-2 joined in
+	// pull mode with its fedhub-agent, for the tests that need a pull member
+	// but do nothing to its agent or its registration.
+	pullShared = &lazyFederation{dirPattern: "fedhub-e2e-pull-shared-", options: framework.FederationOptions{Members: 2, MembersAPIOnly: true,
+		PullMembers: []int{2}, Agent: framework.AgentOptions{LeaseDuration: pullAgentLease}}}
 )
 
 // lazyFederation starts a federation the first time a test asks for it.
@@ -62,6 +67,12 @@ func (l *lazyFederation) get(t *testing.T) *framework.Federation {
 		if l.dir, err = os.MkdirTemp("", l.dirPattern); err != nil {
 			l.err = err
 			return
+		}
+		if len(l.options.PullMembers) > 0 {
+			if binaries.FedhubAgent, err = agentBinary(l.dir, binaries); err != nil {
+				l.err = err
+				return
+			}
 		}
 		options := l.options
 		options.Binaries, options.Dir = binaries, l.dir
@@ -99,6 +110,7 @@ func (l *lazyFederation) stop(failed bool) {
 func stopFederations(failed bool) {
 	shared.stop(failed)
 	workloads.stop(failed)
+	pullShared.stop(failed)
 	ha.stop(failed)
 }
 

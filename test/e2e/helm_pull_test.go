@@ -17,7 +17,6 @@ limitations under the License.
 package e2e
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,11 +54,8 @@ rules:
 // that renders, with the member's capabilities, a kind fedhub did not check
 // on the host is refused by the agent and installs nothing.
 func TestHelmReleasePull(t *testing.T) {
-	f, dir := startOwnPullFederation(t, "helm-pull", framework.FederationOptions{MembersAPIOnly: true})
-	host, members := filepath.Join(dir, "kubeconfigs", "host.kubeconfig"), filepath.Join(dir, "kubeconfigs", "federation.kubeconfig")
-	if err := f.WriteKubeconfigs(filepath.Join(dir, "kubeconfigs")); err != nil {
-		t.Fatal(err)
-	}
+	pullShared.get(t)
+	host, members := pullShared.kubeconfig("host"), pullShared.kubeconfig("federation")
 	waitDiscovers(t, host, "federatednamespaces")
 	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists federatedhelmreleases", func() (string, bool) {
 		out, _, err := kubectlAs(host, "api-resources", "--api-group=apps.fedhub.io", "-o", "name")

@@ -103,6 +103,16 @@ func TestPull(t *testing.T) {
 // joined in pull mode with the agent lease of these tests, and its agent
 // built from this tree when TestMain built fedhub. The processes stop when
 // the test ends; their logs stay when it failed.
+// agentBinary is the fedhub-agent to run with binaries: theirs when make
+// test gave the binaries, else one built from this tree into dir, as
+// TestMain built fedhub-apiserver.
+func agentBinary(dir string, binaries framework.Binaries) (string, error) {
+	if os.Getenv("FEDHUB_AGENT") == "" && os.Getenv("FEDHUB_APISERVER") == "" {
+		return binary(dir, "FEDHUB_AGENT", "fedhub-agent")
+	}
+	return binaries.FedhubAgent, nil
+}
+
 func startOwnPullFederation(t *testing.T, name string, options framework.FederationOptions) (*framework.Federation, string) {
 	t.Helper()
 	binaries, err := framework.DefaultBinaries()
@@ -110,11 +120,8 @@ func startOwnPullFederation(t *testing.T, name string, options framework.Federat
 		t.Fatal(err)
 	}
 	binaries.FedhubAPIServer = fedhubAPIServer
-	if os.Getenv("FEDHUB_AGENT") == "" && os.Getenv("FEDHUB_APISERVER") == "" {
-		// TestMain built fedhub-apiserver from this tree: so is the agent.
-		if binaries.FedhubAgent, err = binary(t.TempDir(), "FEDHUB_AGENT", "fedhub-agent"); err != nil {
-			t.Fatal(err)
-		}
+	if binaries.FedhubAgent, err = agentBinary(t.TempDir(), binaries); err != nil {
+		t.Fatal(err)
 	}
 	dir, err := os.MkdirTemp("", "fedhub-e2e-"+name+"-")
 	if err != nil {
