@@ -57,10 +57,7 @@ func TestHelmReleasePull(t *testing.T) {
 	pullShared.get(t)
 	host, members := pullShared.kubeconfig("host"), pullShared.kubeconfig("federation")
 	waitDiscovers(t, host, "federatednamespaces")
-	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists federatedhelmreleases", func() (string, bool) {
-		out, _, err := kubectlAs(host, "api-resources", "--api-group=apps.fedhub.io", "-o", "name")
-		return out, err == nil && strings.Contains(out, "federatedhelmreleases.apps.fedhub.io")
-	}, "")
+	waitDiscoversHelmReleases(t, host)
 	charts, err := framework.StartChartRepository(t, helloChart("1.0.0", false), probingChart())
 	if err != nil {
 		t.Fatal(err)

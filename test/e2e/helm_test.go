@@ -35,11 +35,18 @@ import (
 // (from its copy of fedhub's OpenAPI).
 func waitHostServesHelmReleases(t *testing.T) {
 	t.Helper()
+	waitDiscoversHelmReleases(t, hostKubeconfig())
+	waitHostOpenAPI(t, "apps.fedhub.io/v1alpha1", "FederatedHelmRelease")
+}
+
+// waitDiscoversHelmReleases waits until the discovery of the host of
+// kubeconfig lists federatedhelmreleases.
+func waitDiscoversHelmReleases(t *testing.T, kubeconfig string) {
+	t.Helper()
 	eventuallyWithin(t, hostDiscoveryTimeout, "the host's discovery lists federatedhelmreleases", func() (string, bool) {
-		out, _, err := kubectlAs(hostKubeconfig(), "api-resources", "--api-group=apps.fedhub.io", "-o", "name")
+		out, _, err := kubectlAs(kubeconfig, "api-resources", "--api-group=apps.fedhub.io", "-o", "name")
 		return out, err == nil && strings.Contains(out, "federatedhelmreleases.apps.fedhub.io")
 	}, "")
-	waitHostOpenAPI(t, "apps.fedhub.io/v1alpha1", "FederatedHelmRelease")
 }
 
 // helloChart renders one ConfigMap from its values; fails is a version

@@ -191,7 +191,7 @@ func (c *Controller) applyToPull(ctx context.Context, release *appsv1alpha1.Fede
 	case current.DeletionTimestamp != nil:
 		// Withdrawn a moment ago and placed again: the agent uninstalls first.
 		return waiting("the cluster's agent is removing the previous release"), nil
-	case !sameReleaseWork(current.Spec, desired.Spec):
+	case !propagation.SameWorkSpec(current.Spec, desired.Spec):
 		updated := current.DeepCopy()
 		updated.Spec = desired.Spec
 		if err := c.works.update(ctx, updated); err != nil {
@@ -279,25 +279,6 @@ func releaseWork(release *appsv1alpha1.FederatedHelmRelease, cluster string, cha
 			},
 		},
 	}, nil
-}
-
-// sameReleaseWork compares Work specs, the values by content: the stored
-// values need not keep the bytes fedhub sent.
-func sameReleaseWork(a, b agentv1alpha1.WorkSpec) bool {
-	if a.HelmRelease == nil || b.HelmRelease == nil {
-		return a.HelmRelease == b.HelmRelease && equality.Semantic.DeepEqual(a, b)
-	}
-	ar, br := *a.HelmRelease, *b.HelmRelease
-	var av, bv any
-	if ar.Values != nil && json.Unmarshal(ar.Values.Raw, &av) != nil || br.Values != nil && json.Unmarshal(br.Values.Raw, &bv) != nil {
-		return false
-	}
-	if !equality.Semantic.DeepEqual(av, bv) {
-		return false
-	}
-	ar.Values, br.Values = nil, nil
-	a.HelmRelease, b.HelmRelease = &ar, &br
-	return equality.Semantic.DeepEqual(a, b)
 }
 
 // releaseWorks are the Works of release, in every cluster.

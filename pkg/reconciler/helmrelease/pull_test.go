@@ -99,22 +99,22 @@ func TestReleaseWorkComparesValuesByContent(t *testing.T) {
 	}
 	stored := work.DeepCopy()
 	stored.Spec.HelmRelease.Values = &runtime.RawExtension{Raw: []byte(`{"b": {"c": true}, "a": 1}`)}
-	if !sameReleaseWork(stored.Spec, work.Spec) {
+	if !propagation.SameWorkSpec(stored.Spec, work.Spec) {
 		t.Errorf("the same values in other bytes differ")
 	}
 	stored.Spec.HelmRelease.Values = &runtime.RawExtension{Raw: []byte(`{"a": 2, "b": {"c": true}}`)}
-	if sameReleaseWork(stored.Spec, work.Spec) {
+	if propagation.SameWorkSpec(stored.Spec, work.Spec) {
 		t.Errorf("other values are the same")
 	}
 	stored = work.DeepCopy()
 	stored.Spec.HelmRelease.Allowed = []agentv1alpha1.WorkAllowedKind{{Kind: "Secret", Namespaced: true}}
-	if sameReleaseWork(stored.Spec, work.Spec) {
+	if propagation.SameWorkSpec(stored.Spec, work.Spec) {
 		t.Errorf("another allowed set is the same")
 	}
 }
 
-// fakeRenderer renders objects whatever the chart.
-// fakeRenderer renders objects, and keeps the capabilities it was last asked for in caps when set.
+// fakeRenderer renders objects whatever the chart, and keeps the
+// capabilities it was last asked for in caps when set.
 type fakeRenderer struct {
 	objects []helm.RenderedObject
 	caps    **helm.Capabilities

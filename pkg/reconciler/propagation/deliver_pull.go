@@ -89,7 +89,7 @@ func (p *pullDeliverer) deliver(ctx context.Context, fed *unstructured.Unstructu
 		// Withdrawn a moment ago and placed again: the agent removes the old
 		// object first, then the Work is published anew.
 		return WaitingForRemoval, nil
-	case !sameWorkSpec(current.Spec, desired.Spec):
+	case !SameWorkSpec(current.Spec, desired.Spec):
 		updated := current.DeepCopy()
 		updated.Spec = desired.Spec
 		if err := p.works.update(ctx, updated); err != nil {
@@ -182,18 +182,41 @@ func workDeleteOptions(fed *unstructured.Unstructured) *metav1.DeleteOptions {
 	return &options
 }
 
-// sameWorkSpec compares Work specs, the manifests by content: the stored
-// manifest need not keep the bytes fedhub sent.
-func sameWorkSpec(a, b agentv1alpha1.WorkSpec) bool {
-	var am, bm any
-	if json.Unmarshal(a.Manifest.Raw, &am) != nil || json.Unmarshal(b.Manifest.Raw, &bm) != nil {
-		return false
-	}
-	if !equality.Semantic.DeepEqual(am, bm) {
+// SameWorkSpec compares Work specs, the manifest and a Helm release's
+// values by content: the stored Work need not keep the bytes fedhub sent.
+// Both the propagation and the helm-release controllers write Works.
+func SameWorkSpec(a, b agentv1alpha1.WorkSpec) bool {
+	if !sameJSON(a.Manifest.Raw, b.Manifest.Raw) {
 		return false
 	}
 	a.Manifest, b.Manifest = runtime.RawExtension{}, runtime.RawExtension{}
+	if a.HelmRelease != nil && b.HelmRelease != nil {
+		if !sameJSON(rawBytes(a.HelmRelease.Values), rawBytes(b.HelmRelease.Values)) {
+			return false
+		}
+		// Copies, so that the callers' Works keep their values.
+		releaseA, releaseB := *a.HelmRelease, *b.HelmRelease
+		releaseA.Values, releaseB.Values = nil, nil
+		a.HelmRelease, b.HelmRelease = &releaseA, &releaseB
+	}
 	return equality.Semantic.DeepEqual(a, b)
+}
+
+// sameJSON says whether two JSON documents hold the same value; no bytes
+// count as null, and bytes that are not JSON are never the same.
+func sameJSON(a, b []byte) bool {
+	var av, bv any
+	if len(a) > 0 && json.Unmarshal(a, &av) != nil || len(b) > 0 && json.Unmarshal(b, &bv) != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(av, bv)
+}
+
+func rawBytes(raw *runtime.RawExtension) []byte {
+	if raw == nil {
+		return nil
+	}
+	return raw.Raw
 }
 
 // reported is the cluster's status and member object as the agent last
